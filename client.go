@@ -1,0 +1,667 @@
+package talkdesk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
+)
+
+// Client performs Talkdesk API calls for one Talkdesk connection. It is safe
+// for concurrent use; share one Client rather than creating one per call, so
+// that its token cache and throttle see every call.
+type Client struct {
+	baseURL   string // API root without a trailing slash
+	hc        *http.Client
+	tokens    *tokenCache
+	limiter   Limiter // nil when throttling is off
+	retry     RetryPolicy
+	logger    *slog.Logger // nil when not logging
+	userAgent string
+	desc      string // what String and Format print
+
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Option configures a Client in [NewClient].
+type Option interface {
+	apply(*options) error
+}
+
+type optionFunc func(*options) error
+
+func (f optionFunc) apply(o *options) error { return f(o) }
+
+// options collects what the Options set before NewClient builds the Client.
+type options struct {
+	credentials *credentials
+	tokenSource oauth2.TokenSource
+	region      Region
+	baseURL     string
+	tokenURL    string
+	hc          *http.Client
+	limiter     Limiter
+	limitDesc   string
+	retry       RetryPolicy
+	logger      *slog.Logger
+	userAgent   string
+
+	now   func() time.Time                                 // tests: the clock of the token cache
+	sleep func(ctx context.Context, d time.Duration) error // tests: backoff waits
+}
+
+// WithRegion selects the Talkdesk region of the account: it sets the API
+// root and the host of the OAuth token endpoint. The default is RegionUS.
+func WithRegion(r Region) Option {
+	return optionFunc(func(o *options) error {
+		if _, _, err := r.hosts(); err != nil {
+			return err
+		}
+		o.region = r
+		return nil
+	})
+}
+
+// WithBaseURL sets the API root, such as a proxy or a fake Talkdesk, in
+// place of the region's (https://api.talkdeskapp.com in the US). Paths of
+// the API are appended to it.
+func WithBaseURL(rawURL string) Option {
+	return optionFunc(func(o *options) error {
+		u, err := parseHTTPURL("baseURL", rawURL)
+		if err != nil {
+			return err
+		}
+		o.baseURL = strings.TrimSuffix(u.String(), "/")
+		return nil
+	})
+}
+
+// WithTokenURL sets the OAuth token endpoint used with
+// [WithClientCredentials], in place of the account's.
+func WithTokenURL(rawURL string) Option {
+	return optionFunc(func(o *options) error {
+		u, err := parseHTTPURL("tokenURL", rawURL)
+		if err != nil {
+			return err
+		}
+		o.tokenURL = u.String()
+		return nil
+	})
+}
+
+// WithHTTPClient sets the HTTP client for API and token requests. The
+// default has a 60-second timeout per request; the context of each call
+// bounds it too.
+func WithHTTPClient(hc *http.Client) Option {
+	return optionFunc(func(o *options) error {
+		if hc == nil {
+			return invalid("httpClient", "must not be nil")
+		}
+		o.hc = hc
+		return nil
+	})
+}
+
+// WithRateLimit lets at most requests API requests start in any window of
+// length per (see [WindowLimiter]); the default is Talkdesk's limit of 100
+// per 60 seconds. requests <= 0 turns throttling off.
+func WithRateLimit(requests int, per time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if requests <= 0 {
+			o.limiter, o.limitDesc = nil, "off"
+			return nil
+		}
+		l, err := NewWindowLimiter(requests, per)
+		if err != nil {
+			return err
+		}
+		o.limiter, o.limitDesc = l, l.String()
+		return nil
+	})
+}
+
+// WithLimiter replaces the built-in throttle with l, for example one
+// [WindowLimiter] shared by several Clients of the same connection, or a
+// limiter shared between processes.
+func WithLimiter(l Limiter) Option {
+	return optionFunc(func(o *options) error {
+		if l == nil {
+			return invalid("limiter", "must not be nil (use WithRateLimit(0, 0) to turn throttling off)")
+		}
+		o.limiter, o.limitDesc = l, fmt.Sprintf("%T", l)
+		return nil
+	})
+}
+
+// WithLogger makes the Client log one line per HTTP attempt: method, path
+// (without the query), status, attempt number and duration. Successful
+// attempts are logged at Debug level, failed ones at Warn. Headers, bodies
+// and tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o *options) error {
+		o.logger = l
+		return nil
+	})
+}
+
+// WithUserAgent puts ua in front of the SDK's own User-Agent
+// ("talkdesk-go/Version").
+func WithUserAgent(ua string) Option {
+	return optionFunc(func(o *options) error {
+		if strings.ContainsFunc(ua, isControl) {
+			return invalid("userAgent", "must not contain control characters")
+		}
+		o.userAgent = ua
+		return nil
+	})
+}
+
+// RetryPolicy says how often and how patiently a Client retries.
+//
+// A 429 answer is retried after its Retry-After header (seconds or an HTTP
+// date), or else after a backoff. A 5xx answer (but 501 and 505) and a
+// transport error are retried only for idempotent methods (GET, PUT, DELETE,
+// HEAD). A POST is retried only when Talkdesk cannot have acted on it: after
+// a 429, or when the connection failed before the request was sent. A 401
+// is not a retry: the Client fetches a new token and tries once more,
+// whatever MaxAttempts says.
+//
+// Backoffs grow exponentially with full jitter: before retry n the Client
+// waits a random time between MinBackoff and min(MaxBackoff,
+// MinBackoff·2^(n-1)). A wait that would end after the context's deadline
+// is not started: the last error is returned at once.
+type RetryPolicy struct {
+	MaxAttempts int           // total tries, including the first; 1 = no retry; 0 = 4
+	MinBackoff  time.Duration // 0 = 500ms
+	MaxBackoff  time.Duration // 0 = 30s
+}
+
+// DefaultRetryPolicy is the policy of a Client without [WithRetryPolicy].
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 4, MinBackoff: 500 * time.Millisecond, MaxBackoff: 30 * time.Second}
+
+// WithRetryPolicy sets how the Client retries; zero fields keep their
+// defaults.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return optionFunc(func(o *options) error {
+		if p.MaxAttempts < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 {
+			return invalid("retryPolicy", "fields must not be negative")
+		}
+		if p.MaxAttempts == 0 {
+			p.MaxAttempts = DefaultRetryPolicy.MaxAttempts
+		}
+		if p.MinBackoff == 0 {
+			p.MinBackoff = DefaultRetryPolicy.MinBackoff
+			if p.MaxBackoff > 0 {
+				p.MinBackoff = min(p.MinBackoff, p.MaxBackoff)
+			}
+		}
+		if p.MaxBackoff == 0 {
+			p.MaxBackoff = max(DefaultRetryPolicy.MaxBackoff, p.MinBackoff)
+		}
+		if p.MinBackoff > p.MaxBackoff {
+			return invalid("retryPolicy", "MinBackoff must not exceed MaxBackoff")
+		}
+		o.retry = p
+		return nil
+	})
+}
+
+// NewClient returns a Client configured by opts. Exactly one of
+// [WithClientCredentials] and [WithTokenSource] is required: a Client never
+// sends unauthenticated requests. Invalid options fail with [ErrInvalid].
+func NewClient(opts ...Option) (*Client, error) {
+	o := options{retry: DefaultRetryPolicy, now: time.Now, sleep: sleepContext}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt.apply(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.limitDesc == "" {
+		l, _ := NewWindowLimiter(defaultRateRequests, defaultRatePer)
+		o.limiter, o.limitDesc = l, l.String()
+	}
+	if o.hc == nil {
+		o.hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	apiHost, identity, err := o.region.hosts()
+	if err != nil {
+		return nil, err
+	}
+	if o.baseURL == "" {
+		o.baseURL = "https://" + apiHost
+	}
+
+	c := &Client{
+		baseURL:   o.baseURL,
+		hc:        o.hc,
+		limiter:   o.limiter,
+		retry:     o.retry,
+		logger:    o.logger,
+		userAgent: "talkdesk-go/" + Version,
+		now:       o.now,
+		sleep:     o.sleep,
+	}
+	if o.userAgent != "" {
+		c.userAgent = o.userAgent + " " + c.userAgent
+	}
+	var auth string
+	switch {
+	case o.credentials != nil && o.tokenSource != nil:
+		return nil, invalid("options", "WithClientCredentials and WithTokenSource exclude each other")
+	case o.credentials != nil:
+		if o.tokenURL == "" {
+			o.tokenURL = "https://" + o.credentials.account + "." + identity + "/oauth/token"
+		}
+		c.tokens = &tokenCache{fetch: clientCredentialsFetch(o.credentials, o.tokenURL, o.hc), now: o.now}
+		auth = fmt.Sprintf("client credentials of account %q from %s", o.credentials.account, o.tokenURL)
+	case o.tokenSource != nil:
+		if o.tokenURL != "" {
+			return nil, invalid("tokenURL", "only applies with WithClientCredentials")
+		}
+		c.tokens = &tokenCache{fetch: tokenSourceFetch(o.tokenSource), now: o.now}
+		auth = "token source"
+	default:
+		return nil, invalid("options", "no credentials: use WithClientCredentials or WithTokenSource")
+	}
+	c.desc = fmt.Sprintf("talkdesk.Client{api: %s, auth: %s, limit: %s, retries: %d attempts}", c.baseURL, auth, o.limitDesc, c.retry.MaxAttempts)
+	return c, nil
+}
+
+// String describes the Client without any secret.
+func (c *Client) String() string { return c.desc }
+
+// GoString is String, so %#v shows no secret either.
+func (c *Client) GoString() string { return c.desc }
+
+// Format prints String for every verb, so no formatting of a Client can
+// reach its credentials or tokens.
+func (c *Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.desc) }
+
+// LogValue logs the Client as its description.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.desc) }
+
+// call is one API operation, as the action methods describe it.
+type call struct {
+	method string
+	path   string      // escaped, from buildPath
+	query  url.Values  // optional
+	header http.Header // optional extra headers
+	in     any         // optional JSON body
+	out    any         // optional target for the JSON answer
+}
+
+// response is what an action may need of a successful answer beyond its
+// decoded body.
+type response struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// maxResponseBytes bounds the body the Client reads from any answer.
+const maxResponseBytes = 10 << 20
+
+// errResponseTooLarge is returned when an answer's body passes maxResponseBytes.
+var errResponseTooLarge = fmt.Errorf("response body larger than %d bytes", maxResponseBytes)
+
+// do performs r: it builds the request, waits on the limiter, attaches the
+// bearer token, sends it, reads a bounded body, and then retries, fails
+// with an *APIError or decodes the answer into r.out. Every API call of
+// the package goes through it.
+func (c *Client) do(ctx context.Context, r *call) (*response, error) {
+	var body []byte
+	if r.in != nil {
+		var err error
+		if body, err = json.Marshal(r.in); err != nil {
+			return nil, fmt.Errorf("talkdesk: %s %s: encoding request: %w", r.method, r.path, err)
+		}
+	}
+	target := c.baseURL + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+	idempotent := isIdempotent(r.method)
+
+	var (
+		lastErr     error
+		rejected    string // access token the API rejected with 401
+		maxAttempts = c.retry.MaxAttempts
+	)
+	for attempt := 1; ; attempt++ {
+		if err := c.wait(ctx); err != nil {
+			return nil, c.stopped(r, err, lastErr)
+		}
+		tok, err := c.tokens.token(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, c.stopped(r, ctx.Err(), lastErr)
+			}
+			var te *TokenError
+			if errors.As(err, &te) && te.temporary() && attempt < maxAttempts {
+				lastErr = err
+				if err := c.backoff(ctx, attempt, 0); err != nil {
+					return nil, c.stopped(r, err, lastErr)
+				}
+				continue
+			}
+			return nil, err
+		}
+		if rejected != "" && tok.AccessToken == rejected {
+			return nil, lastErr // the token source has nothing newer
+		}
+
+		req, err := http.NewRequestWithContext(ctx, r.method, target, bodyReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
+		}
+		c.setHeaders(req, r, body != nil, tok)
+
+		start := time.Now()
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			err = unwrapURLError(err)
+			c.log(ctx, r, 0, attempt, start, err)
+			if ctx.Err() != nil {
+				return nil, c.stopped(r, ctx.Err(), lastErr)
+			}
+			lastErr = fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
+			if (idempotent || notSent(err)) && attempt < maxAttempts {
+				if err := c.backoff(ctx, attempt, 0); err != nil {
+					return nil, c.stopped(r, err, lastErr)
+				}
+				continue
+			}
+			return nil, lastErr
+		}
+
+		buf, err := readBody(resp)
+		c.log(ctx, r, resp.StatusCode, attempt, start, err)
+		if err != nil {
+			putBuffer(buf)
+			if ctx.Err() != nil {
+				return nil, c.stopped(r, ctx.Err(), lastErr)
+			}
+			// The server answered, so it acted: only idempotent calls are retried.
+			lastErr = fmt.Errorf("talkdesk: %s %s: reading response: %w", r.method, r.path, err)
+			if idempotent && err != errResponseTooLarge && attempt < maxAttempts {
+				if err := c.backoff(ctx, attempt, 0); err != nil {
+					return nil, c.stopped(r, err, lastErr)
+				}
+				continue
+			}
+			return nil, lastErr
+		}
+
+		status := resp.StatusCode
+		if status >= 200 && status < 300 {
+			err := decode(buf.Bytes(), r.out, status)
+			putBuffer(buf)
+			if err != nil {
+				return nil, fmt.Errorf("talkdesk: %s %s: decoding response: %w", r.method, r.path, err)
+			}
+			return &response{StatusCode: status, Header: resp.Header}, nil
+		}
+
+		apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), tok.AccessToken)
+		putBuffer(buf)
+		lastErr = apiErr
+		switch {
+		case status == http.StatusUnauthorized && rejected == "":
+			// Not a retry: the token is renewed and the call tried once more.
+			rejected = tok.AccessToken
+			c.tokens.invalidate(tok)
+			maxAttempts++
+			continue
+		case attempt >= maxAttempts:
+		case status == http.StatusTooManyRequests,
+			idempotent && retryableStatus(status):
+			if err := c.backoff(ctx, attempt, apiErr.RetryAfter); err != nil {
+				return nil, c.stopped(r, err, lastErr)
+			}
+			continue
+		}
+		return nil, apiErr
+	}
+}
+
+// buildPath fills the {name} parameters of tmpl with params, in order, each
+// validated and escaped as one path segment: an ID can never add a segment,
+// a query or a fragment, or climb with "..". Validation errors name the
+// parameter as the template does.
+func buildPath(tmpl string, params ...string) (string, error) {
+	var b strings.Builder
+	b.Grow(len(tmpl) + 16*len(params))
+	for _, v := range params {
+		open := strings.IndexByte(tmpl, '{')
+		end := strings.IndexByte(tmpl, '}')
+		if open < 0 || end < open {
+			return "", fmt.Errorf("talkdesk: internal error: path template %q has fewer parameters than given", tmpl)
+		}
+		if err := validatePathParam(tmpl[open+1:end], v); err != nil {
+			return "", err
+		}
+		b.WriteString(tmpl[:open])
+		b.WriteString(url.PathEscape(v))
+		tmpl = tmpl[end+1:]
+	}
+	if strings.IndexByte(tmpl, '{') >= 0 {
+		return "", fmt.Errorf("talkdesk: internal error: path template %q has more parameters than given", tmpl)
+	}
+	b.WriteString(tmpl)
+	return b.String(), nil
+}
+
+// maxIDLength bounds IDs given to path parameters.
+const maxIDLength = 1024
+
+// validatePathParam rejects values that cannot be a Talkdesk ID: empty, "."
+// or "..", too long, not UTF-8, or with control characters.
+func validatePathParam(name, v string) error {
+	switch {
+	case v == "":
+		return invalid(name, "must not be empty")
+	case v == "." || v == "..":
+		return invalid(name, fmt.Sprintf("%q is not an ID", v))
+	case len(v) > maxIDLength:
+		return invalid(name, fmt.Sprintf("longer than %d bytes", maxIDLength))
+	case !utf8.ValidString(v):
+		return invalid(name, "not valid UTF-8")
+	case strings.ContainsFunc(v, isControl):
+		return invalid(name, "must not contain control characters")
+	}
+	return nil
+}
+
+// wait waits for the limiter, if throttling is on.
+func (c *Client) wait(ctx context.Context) error {
+	if c.limiter == nil {
+		return ctx.Err()
+	}
+	return c.limiter.Wait(ctx)
+}
+
+// backoff waits before retry number attempt: retryAfter when the server
+// named a wait, else the policy's jittered exponential backoff. It returns
+// errGiveUp at once when the wait would end after ctx's deadline.
+func (c *Client) backoff(ctx context.Context, attempt int, retryAfter time.Duration) error {
+	d := retryAfter
+	if d <= 0 {
+		d = c.retry.backoff(attempt)
+	}
+	if deadline, ok := ctx.Deadline(); ok && deadline.Before(c.now().Add(d)) {
+		return errGiveUp
+	}
+	return c.sleep(ctx, d)
+}
+
+// errGiveUp says a retry was not waited for because the context's deadline
+// would pass first; the caller then gets the last error as it is.
+var errGiveUp = errors.New("retry would pass the context deadline")
+
+// stopped builds the error of a call that ended while waiting: on
+// errGiveUp, the last error; otherwise the context's error, wrapping the
+// last error too when there was one.
+func (c *Client) stopped(r *call, err, lastErr error) error {
+	if err == errGiveUp && lastErr != nil {
+		return lastErr
+	}
+	if lastErr != nil {
+		return fmt.Errorf("talkdesk: %s %s: %w (after: %w)", r.method, r.path, err, lastErr)
+	}
+	return fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
+}
+
+// backoff returns the wait before retry number attempt (1 for the first
+// retry): uniformly random in [MinBackoff, min(MaxBackoff, MinBackoff·2^(attempt-1))].
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	ceiling := p.MaxBackoff
+	if shift := attempt - 1; shift < 32 && p.MinBackoff<<shift < ceiling && p.MinBackoff<<shift > 0 {
+		ceiling = p.MinBackoff << shift
+	}
+	if ceiling <= p.MinBackoff {
+		return p.MinBackoff
+	}
+	return p.MinBackoff + rand.N(ceiling-p.MinBackoff+1)
+}
+
+// setHeaders sets the headers every request carries, then r's own.
+func (c *Client) setHeaders(req *http.Request, r *call, hasBody bool, tok *oauth2.Token) {
+	h := req.Header
+	h["Accept"] = jsonType
+	h["User-Agent"] = []string{c.userAgent}
+	if hasBody {
+		h["Content-Type"] = jsonType
+	}
+	for k, v := range r.header {
+		h[k] = v
+	}
+	tok.SetAuthHeader(req)
+}
+
+var jsonType = []string{"application/json"}
+
+// log writes the line of one attempt, if the Client has a logger.
+func (c *Client) log(ctx context.Context, r *call, status, attempt int, start time.Time, err error) {
+	if c.logger == nil {
+		return
+	}
+	level := slog.LevelDebug
+	if err != nil || status >= 400 {
+		level = slog.LevelWarn
+	}
+	if !c.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.method),
+		slog.String("path", r.path),
+		slog.Int("status", status),
+		slog.Int("attempt", attempt),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	c.logger.LogAttrs(ctx, level, "talkdesk request", attrs...)
+}
+
+func bodyReader(body []byte) io.Reader {
+	if body == nil {
+		return nil
+	}
+	return bytes.NewReader(body)
+}
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readBody reads at most maxResponseBytes of resp's body into a pooled
+// buffer and always closes the body.
+func readBody(resp *http.Response) (*bytes.Buffer, error) {
+	defer resp.Body.Close()
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err == nil && buf.Len() > maxResponseBytes {
+		err = errResponseTooLarge
+	}
+	return buf, err
+}
+
+// putBuffer returns buf to the pool unless it grew large.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		bufferPool.Put(buf)
+	}
+}
+
+// decode unmarshals a successful answer into out. An empty body is an
+// error when an answer was expected, except for 204 No Content.
+func decode(data []byte, out any, status int) error {
+	if out == nil {
+		return nil
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if status == http.StatusNoContent {
+			return nil
+		}
+		return errors.New("empty body")
+	}
+	return json.Unmarshal(data, out)
+}
+
+// isIdempotent reports whether a request with this method may be sent
+// twice without a different effect.
+func isIdempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// retryableStatus reports whether a 5xx status may pass if tried again.
+func retryableStatus(status int) bool {
+	return status >= 500 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported
+}
+
+// notSent reports whether err shows that the request never left: the
+// connection could not be made, so the server cannot have acted on it.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// unwrapURLError drops the *url.Error around a transport error: its URL
+// would repeat the query, and the error names method and path anyway.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// temporary reports whether asking again may give a token.
+func (e *TokenError) temporary() bool {
+	if e.StatusCode != 0 {
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
+	}
+	var netErr net.Error
+	return errors.As(e.err, &netErr)
+}

@@ -1,0 +1,281 @@
+package talkdesk_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/talkdesktest"
+	"golang.org/x/oauth2"
+)
+
+// newFake starts a fake Talkdesk with one contact and returns it with the
+// contact's ID.
+func newFake(t *testing.T) (*talkdesktest.Server, string) {
+	t.Helper()
+	srv := talkdesktest.NewServer()
+	t.Cleanup(srv.Close)
+	c := srv.AddContact(talkdesk.Contact{Name: "Ada Lovelace", Phones: []talkdesk.Phone{{Label: "mobile", Number: "+442071234567"}}})
+	return srv, c.ID
+}
+
+// fakeClient returns a Client of srv without throttle; opts come last.
+func fakeClient(t *testing.T, srv *talkdesktest.Server, opts ...talkdesk.Option) *talkdesk.Client {
+	t.Helper()
+	all := append(srv.ClientOptions(), talkdesk.WithRateLimit(0, 0))
+	c, err := talkdesk.NewClient(append(all, opts...)...)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	return c
+}
+
+// clock is a settable clock for token expiry.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestTokenReusedThenRefreshedOnExpiry(t *testing.T) {
+	srv, id := newFake(t)
+	clk := &clock{t: time.Now()}
+	c := fakeClient(t, srv, talkdesk.WithClock(clk.Now))
+	ctx := context.Background()
+
+	for range 5 {
+		if _, err := c.GetContact(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.TokenRequests(); n != 1 {
+		t.Fatalf("after 5 calls: %d token requests, want 1 (the token is reused)", n)
+	}
+
+	clk.Add(talkdesktest.DefaultTokenTTL - 20*time.Second) // still well before expiry
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.TokenRequests(); n != 1 {
+		t.Fatalf("before expiry: %d token requests, want 1", n)
+	}
+
+	clk.Add(15 * time.Second) // within the last 10 s before expiry
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.TokenRequests(); n != 2 {
+		t.Fatalf("at expiry: %d token requests, want 2 (refreshed)", n)
+	}
+}
+
+func TestOneTokenRequestUnderConcurrency(t *testing.T) {
+	srv, id := newFake(t)
+	c := fakeClient(t, srv)
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 200 {
+		wg.Go(func() {
+			if _, err := c.GetContact(context.Background(), id); err != nil {
+				failed.Add(1)
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := srv.TokenRequests(); n != 1 {
+		t.Errorf("200 concurrent calls made %d token requests, want 1", n)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 200 {
+		t.Errorf("the fake got %d contact requests, want 200", n)
+	}
+}
+
+func TestUnauthorizedRefreshesAndRetriesOnce(t *testing.T) {
+	srv, id := newFake(t)
+	c := fakeClient(t, srv)
+	ctx := context.Background()
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.RevokeTokens() // the cached token now gets 401
+	got, err := c.GetContact(ctx, id)
+	if err != nil {
+		t.Fatalf("after revocation: %v", err)
+	}
+	if got.ID != id {
+		t.Errorf("got contact %q, want %q", got.ID, id)
+	}
+	if n := srv.TokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+	reqs := srv.Requests()
+	var statuses []int
+	for _, r := range reqs {
+		if r.Path != talkdesktest.TokenPath {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	if want := []int{200, 401, 200}; !slices.Equal(statuses, want) {
+		t.Errorf("API statuses %v, want %v", statuses, want)
+	}
+	// The retry carries the new token, not the rejected one.
+	last, prev := reqs[len(reqs)-1], reqs[len(reqs)-3]
+	if last.Header.Get("Authorization") == prev.Header.Get("Authorization") {
+		t.Error("the retry after 401 sent the rejected token again")
+	}
+}
+
+func TestSecondUnauthorizedIsErrUnauthorized(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusUnauthorized})
+	c := fakeClient(t, srv)
+	_, err := c.GetContact(context.Background(), id)
+	var apiErr *talkdesk.APIError
+	if !errors.Is(err, talkdesk.ErrUnauthorized) || !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
+		t.Fatalf("error = %v, want a 401 APIError", err)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 2 {
+		t.Errorf("%d API requests, want 2 (one retry after the refresh)", n)
+	}
+	if n := srv.TokenRequests(); n != 2 {
+		t.Errorf("%d token requests, want 2", n)
+	}
+}
+
+func TestUnauthorizedWithUnchangingTokenSourceIsNotRetried(t *testing.T) {
+	srv, id := newFake(t)
+	c, err := talkdesk.NewClient(
+		talkdesk.WithBaseURL(srv.URL),
+		talkdesk.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "not-issued"})),
+		talkdesk.WithRateLimit(0, 0),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetContact(context.Background(), id); !errors.Is(err, talkdesk.ErrUnauthorized) {
+		t.Fatalf("error = %v, want ErrUnauthorized", err)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 1 {
+		t.Errorf("%d API requests, want 1: the source has no other token to retry with", n)
+	}
+}
+
+func TestTokenSourceFromAuthCodeConfigRefreshes(t *testing.T) {
+	srv, id := newFake(t)
+	clientID, secret := srv.Credentials()
+	cfg, err := talkdesk.AuthCodeConfig(talkdesktest.Account, talkdesk.RegionUS, clientID, secret, "https://app.example.com/callback", talkdesk.ConnectorScopes()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Endpoint.TokenURL = srv.URL + talkdesktest.TokenPath
+
+	tok := srv.UserToken()
+	tok.Expiry = time.Now().Add(-time.Minute) // expired: the first call must refresh it
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+	c, err := talkdesk.NewClient(
+		talkdesk.WithBaseURL(srv.URL),
+		talkdesk.WithTokenSource(cfg.TokenSource(ctx, tok)),
+		talkdesk.WithRateLimit(0, 0),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetContact(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 2 || reqs[0].Path != talkdesktest.TokenPath {
+		t.Fatalf("requests %d, want a token refresh then the call", len(reqs))
+	}
+	form := string(reqs[0].Body)
+	if want := "grant_type=refresh_token"; !strings.Contains(form, want) || !strings.Contains(form, "refresh_token="+tok.RefreshToken) {
+		t.Errorf("refresh request body %q, want %s with the refresh token", form, want)
+	}
+}
+
+func TestRefusedCredentials(t *testing.T) {
+	srv, id := newFake(t)
+	clientID, _ := srv.Credentials()
+	const wrongSecret = "wrong-secret-d41d8cd98f00b204"
+	c, err := talkdesk.NewClient(
+		talkdesk.WithBaseURL(srv.URL),
+		talkdesk.WithTokenURL(srv.URL+talkdesktest.TokenPath),
+		talkdesk.WithClientCredentials(talkdesktest.Account, clientID, wrongSecret),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetContact(context.Background(), id)
+	var te *talkdesk.TokenError
+	if !errors.Is(err, talkdesk.ErrUnauthorized) || !errors.As(err, &te) {
+		t.Fatalf("error = %v, want a TokenError matching ErrUnauthorized", err)
+	}
+	if te.StatusCode != 401 || te.Code != "invalid_client" {
+		t.Errorf("TokenError = %+v, want 401 invalid_client", te)
+	}
+	if strings.Contains(err.Error(), wrongSecret) {
+		t.Errorf("error shows the secret: %v", err)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 0 {
+		t.Errorf("%d API requests without a token, want 0", n)
+	}
+	if n := srv.TokenRequests(); n != 1 {
+		t.Errorf("%d token requests, want 1: a refusal is not retried", n)
+	}
+}
+
+func TestTokenEndpointOutageIsRetried(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: talkdesktest.TokenPath, Status: http.StatusServiceUnavailable, Count: 2})
+	c := fakeClient(t, srv, talkdesk.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	if _, err := c.GetContact(context.Background(), id); err != nil {
+		t.Fatalf("GetContact: %v", err)
+	}
+	if n := srv.TokenRequests(); n != 3 {
+		t.Errorf("%d token requests, want 3 (two 503s, then a token)", n)
+	}
+}
+
+func TestNewClientRequiresAuth(t *testing.T) {
+	ts := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
+	tests := []struct {
+		name string
+		opts []talkdesk.Option
+	}{
+		{"nothing", nil},
+		{"only a base URL", []talkdesk.Option{talkdesk.WithBaseURL("https://proxy.example.com")}},
+		{"nil token source", []talkdesk.Option{talkdesk.WithTokenSource(nil)}},
+		{"both", []talkdesk.Option{talkdesk.WithTokenSource(ts), talkdesk.WithClientCredentials("acme", "id", "secret")}},
+		{"token URL without credentials", []talkdesk.Option{talkdesk.WithTokenSource(ts), talkdesk.WithTokenURL("https://id.example.com/token")}},
+		{"empty client ID", []talkdesk.Option{talkdesk.WithClientCredentials("acme", "", "secret")}},
+		{"empty secret", []talkdesk.Option{talkdesk.WithClientCredentials("acme", "id", "")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := talkdesk.NewClient(tt.opts...)
+			if !errors.Is(err, talkdesk.ErrInvalid) || c != nil {
+				t.Errorf("NewClient = %v, %v; want nil, ErrInvalid", c, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,209 @@
+package talkdesk_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/talkdesktest"
+)
+
+// sleeps records the waits a Client asks for, without waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeps) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
+	date := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		name       string
+		retryAfter string
+		check      func(t *testing.T, d time.Duration)
+	}{
+		{"seconds", "3", func(t *testing.T, d time.Duration) {
+			if d != 3*time.Second {
+				t.Errorf("waited %v, want 3s", d)
+			}
+		}},
+		{"fraction", "0.05", func(t *testing.T, d time.Duration) {
+			if d != 50*time.Millisecond {
+				t.Errorf("waited %v, want 50ms", d)
+			}
+		}},
+		{"HTTP date", date, func(t *testing.T, d time.Duration) {
+			if d < 85*time.Second || d > 90*time.Second {
+				t.Errorf("waited %v, want about 90s", d)
+			}
+		}},
+		{"absent: backoff", "", func(t *testing.T, d time.Duration) {
+			if d != 20*time.Millisecond {
+				t.Errorf("waited %v, want the first backoff, 20ms", d)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, id := newFake(t)
+			f := talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusTooManyRequests, Count: 1}
+			if tt.retryAfter != "" {
+				f.Header = http.Header{"Retry-After": {tt.retryAfter}}
+			}
+			srv.InjectFault(f)
+			s := &sleeps{}
+			c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep),
+				talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second}))
+			if _, err := c.GetContact(context.Background(), id); err != nil {
+				t.Fatal(err)
+			}
+			w := s.waits()
+			if len(w) != 1 {
+				t.Fatalf("waits %v, want one", w)
+			}
+			tt.check(t, w[0])
+			if n := srv.Count("GET", "/contacts/"+id); n != 2 {
+				t.Errorf("%d requests, want 2", n)
+			}
+		})
+	}
+}
+
+func TestRateLimitedAfterRetriesRunOut(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"2"}}})
+	s := &sleeps{}
+	c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxAttempts: 3}))
+	_, err := c.GetContact(context.Background(), id)
+	var apiErr *talkdesk.APIError
+	if !errors.Is(err, talkdesk.ErrRateLimited) || !errors.As(err, &apiErr) {
+		t.Fatalf("error = %v, want ErrRateLimited", err)
+	}
+	if apiErr.RetryAfter != 2*time.Second {
+		t.Errorf("RetryAfter = %v, want 2s", apiErr.RetryAfter)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 3 {
+		t.Errorf("%d requests, want 3 (MaxAttempts)", n)
+	}
+	if diff := cmp.Diff([]time.Duration{2 * time.Second, 2 * time.Second}, s.waits()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+func TestServerErrorsRetriedForGET(t *testing.T) {
+	for _, status := range []int{500, 502, 503, 504} {
+		srv, id := newFake(t)
+		srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: status, Count: 2})
+		s := &sleeps{}
+		c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep))
+		got, err := c.GetContact(context.Background(), id)
+		if err != nil || got.ID != id {
+			t.Fatalf("%d: GetContact = %v, %v", status, got, err)
+		}
+		if n := srv.Count("GET", "/contacts/"+id); n != 3 {
+			t.Errorf("%d: %d requests, want 3", status, n)
+		}
+		if len(s.waits()) != 2 {
+			t.Errorf("%d: waits %v, want two backoffs", status, s.waits())
+		}
+	}
+}
+
+func TestNotImplementedIsNotRetried(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusNotImplemented})
+	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	if _, err := c.GetContact(context.Background(), id); err == nil {
+		t.Fatal("no error")
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestServerErrorAfterRetriesRunOut(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusBadGateway, Body: "<html><body>Bad gateway</body></html>"})
+	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	_, err := c.GetContact(context.Background(), id)
+	var apiErr *talkdesk.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Message != "Bad Gateway" {
+		t.Fatalf("error = %v, want a clean 502 APIError", err)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 4 {
+		t.Errorf("%d requests, want 4 (the default MaxAttempts)", n)
+	}
+}
+
+func TestCancelledContextStopsRetrying(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusServiceUnavailable})
+	ctx, cancel := context.WithCancel(context.Background())
+	// A real wait, long enough that only cancellation can end it.
+	c := fakeClient(t, srv, talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: time.Hour, MaxBackoff: time.Hour}))
+	done := make(chan error)
+	go func() {
+		_, err := c.GetContact(ctx, id)
+		done <- err
+	}()
+	for srv.Count("GET", "/contacts/"+id) == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	err := <-done
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	var apiErr *talkdesk.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
+		t.Errorf("error %v does not carry the 503 it was retrying", err)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 1 {
+		t.Errorf("%d requests, want 1: no retry after cancel", n)
+	}
+}
+
+func TestNoWaitPastTheDeadline(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"30"}}})
+	c := fakeClient(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.GetContact(ctx, id)
+	if !errors.Is(err, talkdesk.ErrRateLimited) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error = %v, want the 429 at once, not a deadline error", err)
+	}
+	if n := srv.Count("GET", "/contacts/"+id); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestCancelledBeforeStart(t *testing.T) {
+	srv, id := newFake(t)
+	c := fakeClient(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.GetContact(ctx, id); !errors.Is(err, context.Canceled) {
+		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests, want 0", n)
+	}
+}

@@ -1,0 +1,85 @@
+package talkdesk_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/talkdesktest"
+	"golang.org/x/time/rate"
+)
+
+// maxArrivals returns the most requests the fake saw arrive in any window
+// [t, t+per) of the given path.
+func maxArrivals(srv *talkdesktest.Server, path string, per time.Duration) (most, total int) {
+	var times []time.Time
+	for _, r := range srv.Requests() {
+		if r.Path == path {
+			times = append(times, r.Time)
+		}
+	}
+	j := 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= per {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most, len(times)
+}
+
+// hammer makes calls GetContact calls from 8 goroutines.
+func hammer(t *testing.T, c *talkdesk.Client, id string, calls int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	jobs := make(chan struct{}, calls)
+	for range calls {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	for range 8 {
+		wg.Go(func() {
+			for range jobs {
+				if _, err := c.GetContact(context.Background(), id); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestThrottleOnTheServerSide runs 70 calls through a Client limited to 20
+// per 200 ms and counts, on the fake, the arrivals in every window. Arrival
+// times carry loopback jitter, so windows are counted 10% short of 200 ms:
+// a limiter that lets 21 through in a true window of 200 ms still fails.
+func TestThrottleOnTheServerSide(t *testing.T) {
+	const n, per = 20, 200 * time.Millisecond
+	const slack = per / 10
+
+	srv, id := newFake(t)
+	c := fakeClient(t, srv, talkdesk.WithRateLimit(n, per))
+	hammer(t, c, id, 70)
+	most, total := maxArrivals(srv, "/contacts/"+id, per-slack)
+	if total != 70 {
+		t.Fatalf("%d calls arrived, want 70", total)
+	}
+	if most > n {
+		t.Errorf("%d calls arrived within %v, want at most %d", most, per-slack, n)
+	}
+	if most < n {
+		t.Errorf("at most %d calls in a window: the limiter is not letting the burst of %d through", most, n)
+	}
+
+	// The naive token bucket (burst n, rate n/per) passes the same test only
+	// if the counting is broken: it lets about 2n through in the first window.
+	srv2, id2 := newFake(t)
+	naive := rate.NewLimiter(rate.Every(per/n), n)
+	c2 := fakeClient(t, srv2, talkdesk.WithLimiter(naive))
+	hammer(t, c2, id2, 70)
+	if most, _ := maxArrivals(srv2, "/contacts/"+id2, per-slack); most <= n {
+		t.Errorf("the naive limiter let only %d through in a window; the check above would not catch it", most)
+	}
+}

@@ -33,7 +33,7 @@ const benchContactID = "5f3e1c0a9b8d7e6f5a4b3c2d"
 
 // BenchmarkGetContact compares one GetContact through the Client with the
 // same GET written by hand with net/http and encoding/json, against the
-// same in-process server. "client" has throttling off; "client-throttled"
+// same in-process server. impl=client has throttling off; impl=client-throttled
 // passes every call through a WindowLimiter whose limit is never reached.
 func BenchmarkGetContact(b *testing.B) {
 	srv := benchServer(b)
@@ -58,9 +58,9 @@ func BenchmarkGetContact(b *testing.B) {
 			}
 		}
 	}
-	b.Run("client", func(b *testing.B) { run(b, newClient(b, WithRateLimit(0, 0))) })
-	b.Run("client-throttled", func(b *testing.B) { run(b, newClient(b, WithRateLimit(1<<30, time.Hour))) })
-	b.Run("hand-written", func(b *testing.B) {
+	b.Run("impl=client", func(b *testing.B) { run(b, newClient(b, WithRateLimit(0, 0))) })
+	b.Run("impl=client-throttled", func(b *testing.B) { run(b, newClient(b, WithRateLimit(1<<30, time.Hour))) })
+	b.Run("impl=hand-written", func(b *testing.B) {
 		hc := &http.Client{Transport: &http.Transport{}}
 		b.ReportAllocs()
 		for b.Loop() {

@@ -90,5 +90,5 @@ func (r Region) hosts() (api, identity string, err error) {
 // Ptr returns a pointer to v. It fills optional fields where the zero value
 // and "not set" mean different things:
 //
-//	agent.Settings.AfterCallWork = talkdesk.Ptr(false)
+//	agent.AfterCallBehavior.AfterCallWork = talkdesk.Ptr(false)
 func Ptr[T any](v T) *T { return &v }

@@ -60,6 +60,7 @@ type Server struct {
 	tokens        map[string]time.Time // access token -> expiry
 	refreshTokens map[string]bool
 	contacts      map[string]talkdesk.Contact
+	actions       actionState // the connector's actions beyond contacts (actions.go)
 	requests      []Request
 	faults        []*faultState
 }
@@ -88,6 +89,7 @@ func NewServer() *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+TokenPath, s.handleToken)
 	mux.Handle("GET /contacts/{id}", s.api(s.handleGetContact))
+	s.registerActions(mux)
 	mux.Handle("/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.EscapedPath())
 	}))

@@ -1,13 +1,21 @@
-// Command quickstart walks through the talkdesk SDK.
+// Command quickstart walks through the talkdesk SDK: it creates a user,
+// finds it by e-mail, fetches a contact and asks for a callback.
 //
 //	go run ./examples/quickstart
 //
 // With no Talkdesk credentials in the environment it starts an embedded
-// fake Talkdesk (package talkdesktest) and runs against it, so it works on
-// any machine with Go installed. With TALKDESK_ACCOUNT,
-// TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET set it runs against real
-// Talkdesk (TALKDESK_REGION picks us, eu or ca; TALKDESK_SCOPES overrides
-// the scopes) and only reads: pass -contact to fetch one of your contacts.
+// fake Talkdesk (package talkdesktest) and runs every step against it, so
+// it works on any machine with Go installed.
+//
+// With TALKDESK_ACCOUNT, TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET set
+// it runs against real Talkdesk (TALKDESK_REGION picks us, eu or ca;
+// TALKDESK_SCOPES overrides the scopes; TALKDESK_BASE_URL and
+// TALKDESK_TOKEN_URL point it at a proxy) and runs only the steps its flags
+// ask for. It only reads unless -write is given:
+//
+//	go run ./examples/quickstart -contact 5f3e1c0a9b8d7e6f5a4b3c2d -email ana@example.com
+//	go run ./examples/quickstart -write -new-user rui@example.com -given Rui -family Almeida
+//	go run ./examples/quickstart -write -talkdesk-number +14155550100 -contact-number +351912345678
 package main
 
 import (
@@ -34,12 +42,30 @@ func main() {
 	}
 }
 
+// steps are what the quickstart does; flags fill them against real
+// Talkdesk, and the fake gets a full set.
+type steps struct {
+	write                          bool
+	newUser, givenName, familyName string
+	email                          string
+	contactID                      string
+	talkdeskNumber, contactNumber  string
+}
+
 // run is the whole program, with its arguments, environment and output
 // given, so that a test can run it.
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	var s steps
 	flags := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	flags.SetOutput(out)
-	contactID := flags.String("contact", "", "ID of a contact to fetch (against real Talkdesk)")
+	flags.BoolVar(&s.write, "write", false, "allow the steps that change Talkdesk (CreateUser, CreateCallback)")
+	flags.StringVar(&s.newUser, "new-user", "", "e-mail address of a user to create (needs -write, -given, -family)")
+	flags.StringVar(&s.givenName, "given", "", "given name of the user to create")
+	flags.StringVar(&s.familyName, "family", "", "family name of the user to create")
+	flags.StringVar(&s.email, "email", "", "e-mail address of a user to find")
+	flags.StringVar(&s.contactID, "contact", "", "ID of a contact to fetch")
+	flags.StringVar(&s.talkdeskNumber, "talkdesk-number", "", "your Talkdesk number that takes the callback, E.164 (needs -write)")
+	flags.StringVar(&s.contactNumber, "contact-number", "", "number to call back, E.164 (needs -write)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -59,7 +85,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			Phones:  []talkdesk.Phone{{Label: "mobile", Number: "+351912345678"}},
 		})
 		fmt.Fprintf(out, "   seeded contact %s (%s)\n", seeded.ID, seeded.Name)
-		*contactID = seeded.ID
+		s = steps{
+			write:   true,
+			newUser: "rui.almeida@example.com", givenName: "Rui", familyName: "Almeida",
+			email:          "rui.almeida@example.com",
+			contactID:      seeded.ID,
+			talkdeskNumber: "+14155550100", contactNumber: seeded.Phones[0].Number,
+		}
 	}
 
 	client, err := talkdesk.NewClient(opts...)
@@ -67,23 +99,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return err
 	}
 	fmt.Fprintf(out, "1. created %v\n", client)
-
-	if *contactID == "" {
-		fmt.Fprintln(out, "2. no -contact given: nothing to fetch")
-		return nil
+	if err := s.run(ctx, client, out); err != nil {
+		return err
 	}
-	contact, err := client.GetContact(ctx, *contactID)
-	if err != nil {
-		return fmt.Errorf("fetching contact: %w", err)
-	}
-	fmt.Fprintf(out, "2. GetContact(%s): %s", contact.ID, contact.Name)
-	if contact.Company != "" {
-		fmt.Fprintf(out, " of %s", contact.Company)
-	}
-	for _, p := range contact.Phones {
-		fmt.Fprintf(out, ", %s %s", p.Label, p.Number)
-	}
-	fmt.Fprintln(out)
 
 	if fake != nil {
 		missing := "000000000000000000000000"
@@ -91,9 +109,71 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		if !errors.Is(err, talkdesk.ErrNotFound) {
 			return fmt.Errorf("want ErrNotFound for an unknown contact, got %v", err)
 		}
-		fmt.Fprintf(out, "3. GetContact(%s): errors.Is(err, talkdesk.ErrNotFound) = true\n   %v\n", missing, err)
-		fmt.Fprintf(out, "4. the fake received %d token request and %d API calls\n",
-			fake.TokenRequests(), len(fake.Requests())-fake.TokenRequests())
+		fmt.Fprintf(out, "6. GetContact(%s): errors.Is(err, talkdesk.ErrNotFound) = true\n   %v\n", missing, err)
+		fmt.Fprintf(out, "7. the fake received %d token request and %d API calls, and queued %d callback\n",
+			fake.TokenRequests(), len(fake.Requests())-fake.TokenRequests(), len(fake.Callbacks()))
+	}
+	return nil
+}
+
+// run performs the steps that are set, in order, writing only when allowed.
+func (s *steps) run(ctx context.Context, client *talkdesk.Client, out io.Writer) error {
+	did := false
+	if s.newUser != "" {
+		did = true
+		if !s.write {
+			fmt.Fprintf(out, "2. CreateUser(%s): skipped, pass -write to create users\n", s.newUser)
+		} else {
+			u, err := client.CreateUser(ctx, &talkdesk.NewUser{
+				UserName: s.newUser, GivenName: s.givenName, FamilyName: s.familyName, Active: true,
+			})
+			if err != nil {
+				return fmt.Errorf("creating user: %w", err)
+			}
+			fmt.Fprintf(out, "2. CreateUser(%s): id %s, created %s\n", u.UserName, u.ID, u.Meta.Created.Format(time.RFC3339))
+		}
+	}
+	if s.email != "" {
+		did = true
+		u, err := client.GetUserByEmail(ctx, s.email)
+		if err != nil {
+			return fmt.Errorf("finding user: %w", err)
+		}
+		fmt.Fprintf(out, "3. GetUserByEmail(%s): %s, active %t\n", s.email, u.Name, u.Active)
+	}
+	if s.contactID != "" {
+		did = true
+		contact, err := client.GetContact(ctx, s.contactID)
+		if err != nil {
+			return fmt.Errorf("fetching contact: %w", err)
+		}
+		fmt.Fprintf(out, "4. GetContact(%s): %s", contact.ID, contact.Name)
+		if contact.Company != "" {
+			fmt.Fprintf(out, " of %s", contact.Company)
+		}
+		for _, p := range contact.Phones {
+			fmt.Fprintf(out, ", %s %s", p.Label, p.Number)
+		}
+		fmt.Fprintln(out)
+	}
+	if s.talkdeskNumber != "" || s.contactNumber != "" {
+		did = true
+		if !s.write {
+			fmt.Fprintf(out, "5. CreateCallback(%s -> %s): skipped, pass -write to queue callbacks\n", s.talkdeskNumber, s.contactNumber)
+		} else {
+			err := client.CreateCallback(ctx, &talkdesk.CallbackRequest{
+				TalkdeskPhoneNumber: s.talkdeskNumber,
+				ContactPhoneNumber:  s.contactNumber,
+				Fields:              []talkdesk.ContextField{{Name: "source", DisplayName: "Source", DataType: talkdesk.FieldText, Value: "talkdesk-go quickstart"}},
+			})
+			if err != nil {
+				return fmt.Errorf("creating callback: %w", err)
+			}
+			fmt.Fprintf(out, "5. CreateCallback(%s -> %s): queued\n", s.talkdeskNumber, s.contactNumber)
+		}
+	}
+	if !did {
+		fmt.Fprintln(out, "2. nothing to do: give -contact, -email, or -write with -new-user or the callback numbers (see -h)")
 	}
 	return nil
 }
@@ -115,8 +195,15 @@ func connect(getenv func(string) string, out io.Writer) ([]talkdesk.Option, *tal
 		scopes = strings.Fields(s)
 	}
 	fmt.Fprintf(out, "Running against Talkdesk account %q\n", account)
-	return []talkdesk.Option{
+	opts := []talkdesk.Option{
 		talkdesk.WithClientCredentials(account, id, secret, scopes...),
 		talkdesk.WithRegion(talkdesk.Region(getenv("TALKDESK_REGION"))),
-	}, nil, nil
+	}
+	if u := getenv("TALKDESK_BASE_URL"); u != "" {
+		opts = append(opts, talkdesk.WithBaseURL(u))
+	}
+	if u := getenv("TALKDESK_TOKEN_URL"); u != "" {
+		opts = append(opts, talkdesk.WithTokenURL(u))
+	}
+	return opts, nil, nil
 }

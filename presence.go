@@ -226,7 +226,8 @@ func (c *Client) GetUserPresence(ctx context.Context, userID string) (*Presence,
 // the credentials, and the topic to subscribe to.
 //
 // Its String, Format, GoString and LogValue never show Password, so a
-// subscription can be printed and logged.
+// subscription can be printed and logged. encoding/json does include it,
+// so that a subscription can be stored; treat that output as a secret.
 type PresenceSubscription struct {
 	URL      string // the broker's URL
 	Username string

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // User is a Talkdesk user (an agent, supervisor or administrator) as the
@@ -386,13 +387,13 @@ func (a *NewAgent) wire(i int) (wireAgent, error) {
 	return w, nil
 }
 
-// checkLength checks that v, when set, has min to max characters.
-func checkLength(field, v string, min, max int) error {
+// checkLength checks that v, when set, has lo to hi characters.
+func checkLength(field, v string, lo, hi int) error {
 	if v == "" {
 		return nil
 	}
-	if n := len([]rune(v)); n < min || n > max {
-		return invalid(field, fmt.Sprintf("must have %d to %d characters, not %d", min, max, n))
+	if n := utf8.RuneCountInString(v); n < lo || n > hi {
+		return invalid(field, fmt.Sprintf("must have %d to %d characters, not %d", lo, hi, n))
 	}
 	if strings.ContainsFunc(v, isControl) {
 		return invalid(field, "must not contain control characters")

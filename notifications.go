@@ -91,4 +91,28 @@ func (c *Client) GetNotificationSchema(ctx context.Context, kind NotificationKin
 	return out.Items, nil
 }
 
+// GetListSchema returns the answer of the connector's GetListSchema
+// operation (GET /webhooks/schema/{listID}) as Talkdesk sends it: a JSON
+// object describing the item listID of one of the connector's dynamic
+// lists. The connector defines it beside GetItemSchema, the operation its
+// notification action takes its schema from and that
+// [Client.GetNotificationSchema] calls; GetListSchema is here so that every
+// operation of the connector can be called. An empty or malformed listID
+// fails with [ErrInvalid] before any request.
+//
+// Deprecated: Talkdesk deprecated the connector's GetListSchema operation.
+// For the fields of a workspace notification, use
+// [Client.GetNotificationSchema].
+func (c *Client) GetListSchema(ctx context.Context, listID string) (json.RawMessage, error) {
+	path, err := buildPath("/webhooks/schema/{listID}", listID)
+	if err != nil {
+		return nil, err
+	}
+	var out json.RawMessage
+	if _, err := c.do(ctx, &call{method: "GET", path: path, out: &out}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 var errNoSchema = errors.New(`the answer has no "items" schema`)

@@ -123,3 +123,23 @@ func TestGetNotificationSchemaValidation(t *testing.T) {
 		wantInvalid(t, err, "kind")
 	}
 }
+
+func TestGetListSchema(t *testing.T) {
+	rs := newReplayServer(t, "notifications/get_list_schema_200.json")
+	got, err := replayClient(t, rs).GetListSchema(context.Background(), "email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer map[string]any
+	if err := json.Unmarshal(got, &answer); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	items, _ := answer["items"].(map[string]any)
+	if items["type"] != "object" || len(items["required"].([]any)) != 3 {
+		t.Errorf("answer %v, want the whole object with its items schema", answer)
+	}
+	for _, id := range []string{"", "..", "a\nb"} {
+		_, err := replayClient(t, newReplayServer(t)).GetListSchema(context.Background(), id)
+		wantInvalid(t, err, "listID")
+	}
+}

@@ -56,6 +56,7 @@ func (s *Server) registerActions(mux *http.ServeMux) {
 		"POST /presence":                 s.handleSubscribePresence,
 		"POST /notifications":            s.handleCreateNotification,
 		"GET /webhooks/schemas/{listID}": s.handleGetNotificationSchema,
+		"GET /webhooks/schema/{listID}":  s.handleGetNotificationSchema,
 	}
 	for pattern, h := range routes {
 		mux.Handle(pattern, s.api(acceptJSON(h)))

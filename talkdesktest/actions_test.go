@@ -323,6 +323,11 @@ func TestNotifications(t *testing.T) {
 		t.Errorf("push schema %s: %v", schema, err)
 	}
 
+	list, err := c.GetListSchema(ctx, "push")
+	if err != nil || !strings.Contains(string(list), `"items"`) {
+		t.Errorf("GetListSchema: %s, %v; want the answer with its items", list, err)
+	}
+
 	fields := map[string]any{"user_id": "u1", "message": "Queue above SLA"}
 	if err := c.CreateWorkspaceNotification(ctx, talkdesk.NotificationPush, fields); err != nil {
 		t.Fatal(err)

@@ -77,7 +77,9 @@ func (s *Server) handleCreateNotification(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusOK, map[string]any{"items": map[string]string{"id": randomHex(8), "status": "queued"}})
 }
 
-// handleGetNotificationSchema is GetItemSchema: GET /webhooks/schemas/{listID}.
+// handleGetNotificationSchema is GetItemSchema (GET
+// /webhooks/schemas/{listID}) and GetListSchema (GET
+// /webhooks/schema/{listID}), which the fake answers alike.
 func (s *Server) handleGetNotificationSchema(w http.ResponseWriter, r *http.Request) {
 	schema, ok := notificationSchemas[talkdesk.NotificationKind(r.PathValue("listID"))]
 	if !ok {

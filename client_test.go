@@ -3,6 +3,7 @@ package talkdesk_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"testing"
@@ -152,20 +153,33 @@ func TestServerErrorAfterRetriesRunOut(t *testing.T) {
 	}
 }
 
+// signalHandler is a slog.Handler that reports each record on a channel.
+type signalHandler struct{ records chan<- slog.Record }
+
+func (h signalHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
+	h.records <- r
+	return nil
+}
+func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h signalHandler) WithGroup(string) slog.Handler      { return h }
+
 func TestCancelledContextStopsRetrying(t *testing.T) {
 	srv, id := newFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusServiceUnavailable})
 	ctx, cancel := context.WithCancel(context.Background())
-	// A real wait, long enough that only cancellation can end it.
-	c := fakeClient(t, srv, talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: time.Hour, MaxBackoff: time.Hour}))
+	// The Client logs an attempt once it has read the answer, before it
+	// waits to retry: cancel then, during a real wait that only
+	// cancellation can end.
+	records := make(chan slog.Record, 10)
+	c := fakeClient(t, srv, talkdesk.WithLogger(slog.New(signalHandler{records})),
+		talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: time.Hour, MaxBackoff: time.Hour}))
 	done := make(chan error)
 	go func() {
 		_, err := c.GetContact(ctx, id)
 		done <- err
 	}()
-	for srv.Count("GET", "/contacts/"+id) == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	<-records
 	cancel()
 	err := <-done
 	if !errors.Is(err, context.Canceled) {
@@ -177,6 +191,9 @@ func TestCancelledContextStopsRetrying(t *testing.T) {
 	}
 	if n := srv.Count("GET", "/contacts/"+id); n != 1 {
 		t.Errorf("%d requests, want 1: no retry after cancel", n)
+	}
+	if len(records) != 0 {
+		t.Errorf("%d more attempts logged after the cancel, want none", len(records))
 	}
 }
 

@@ -132,7 +132,8 @@ func gcraLimit(requests int, per time.Duration, burst int) redis_rate.Limit {
 // deadline comes before the request could start. When Redis cannot be
 // reached it returns an error matching [ErrUnavailable], or waits on the
 // fallback limiter given with [WithFallback]. A Wait that returns an error
-// records nothing.
+// records nothing. The Redis client's own timeouts bound each round trip;
+// give it ContextTimeoutEnabled so that ctx's deadline bounds them too.
 func (l *Limiter) Wait(ctx context.Context) error {
 	for {
 		if err := ctx.Err(); err != nil {

@@ -144,8 +144,10 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 }
 
 // TestLimiterBurstThenRate checks, with a limit so slow that no second
-// request could start during the test, how many requests start at once:
-// the burst, and not one more.
+// request could start during the test, how many requests start at once
+// (the burst, and not one more) and when the next may start: one interval
+// of per/(requests-burst) later, which the error of a Wait whose deadline
+// comes first states.
 func TestLimiterBurstThenRate(t *testing.T) {
 	rdb, prefix := testRedis(t)
 	tests := []struct {
@@ -153,10 +155,11 @@ func TestLimiterBurstThenRate(t *testing.T) {
 		requests  int
 		opts      []tdredis.LimiterOption
 		wantBurst int
+		wantRate  int // per hour, after the burst
 	}{
-		{"default burst of 1", 20, nil, 1},
-		{"WithBurst(5)", 20, []tdredis.LimiterOption{tdredis.WithBurst(5)}, 5},
-		{"WithBurst(requests-1)", 3, []tdredis.LimiterOption{tdredis.WithBurst(2)}, 2},
+		{"default burst of 1", 20, nil, 1, 19},
+		{"WithBurst(5)", 20, []tdredis.LimiterOption{tdredis.WithBurst(5)}, 5, 15},
+		{"WithBurst(requests-1)", 3, []tdredis.LimiterOption{tdredis.WithBurst(2)}, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,6 +177,12 @@ func TestLimiterBurstThenRate(t *testing.T) {
 			err = l.Wait(ctx)
 			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "after the context deadline") {
 				t.Fatalf("Wait after a burst of %d: %v, want at once an error matching context.DeadlineExceeded", tt.wantBurst, err)
+			}
+			_, after, _ := strings.Cut(err.Error(), "may start in ")
+			next, perr := time.ParseDuration(strings.TrimSuffix(after, ", after the context deadline: context deadline exceeded"))
+			interval := time.Hour / time.Duration(tt.wantRate)
+			if perr != nil || next > interval+time.Millisecond || next < interval-time.Second { // the error rounds to ms
+				t.Errorf("after the burst the next request may start in %v (%v), want one interval, %v", next, err, interval)
 			}
 		})
 	}

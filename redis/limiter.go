@@ -120,7 +120,10 @@ const minInterval = time.Millisecond
 // request when the theoretical arrival time (TAT) is at most (burst-1)
 // emission intervals T ahead of now, and each admitted request moves the TAT
 // T further, so in any window of length per at most burst + per/T requests
-// are admitted. With T = per/(requests-burst) that is requests.
+// are admitted. With T = per/(requests-burst) that is requests. The script
+// judges "now" by Redis's TIME and lets its key expire only after the TAT
+// has passed (EX ceil(TAT-now)), so no process's clock and no early expiry
+// can loosen the bound.
 func gcraLimit(requests int, per time.Duration, burst int) redis_rate.Limit {
 	return redis_rate.Limit{Rate: requests - burst, Burst: burst, Period: per}
 }

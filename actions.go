@@ -459,11 +459,11 @@ func (s *ActionServer) lookup(r *http.Request) (string, ActionFunc) {
 
 // actionWire is the body of an action request.
 type actionWire struct {
-	Auth map[string]json.RawMessage `json:"auth"`
-	Data json.RawMessage            `json:"data"`
-	Meta *struct {
-		ContactExternalID json.RawMessage `json:"contact_external_id"`
-		AgentExternalID   json.RawMessage `json:"agent_external_id"`
+	Auth map[string]jsonScalar `json:"auth"`
+	Data json.RawMessage       `json:"data"`
+	Meta struct {
+		ContactExternalID jsonScalar `json:"contact_external_id"`
+		AgentExternalID   jsonScalar `json:"agent_external_id"`
 	} `json:"meta"`
 }
 
@@ -476,9 +476,8 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 	if limit <= 0 {
 		limit = DefaultActionMaxBodyBytes
 	}
-	tooLarge := "request body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge(limit)
 	}
 	buf := actionBodyPool.Get().(*bytes.Buffer)
 	defer func() {
@@ -494,7 +493,7 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return nil, tooLarge
+				return nil, tooLarge(limit)
 			}
 			return nil, actionUnreadable
 		}
@@ -517,25 +516,23 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 	req := &ActionRequest{Action: name}
 	if wire.Auth != nil {
 		req.Auth = make(map[string]string, len(wire.Auth))
-		for k, raw := range wire.Auth {
-			v, ok := scalarString(raw)
-			if !ok {
+		for k, v := range wire.Auth {
+			if v.bad {
 				return nil, "auth field " + quoteField(k) + " must be a string, number or boolean"
 			}
-			if raw[0] != 'n' { // null: left out
-				req.Auth[k] = v
+			if !v.null {
+				req.Auth[k] = v.s
 			}
 		}
 	}
-	if m := wire.Meta; m != nil {
-		var ok bool
-		if req.Meta.ContactExternalID, ok = scalarString(m.ContactExternalID); !ok {
-			return nil, `meta field "contact_external_id" must be a string`
-		}
-		if req.Meta.AgentExternalID, ok = scalarString(m.AgentExternalID); !ok {
-			return nil, `meta field "agent_external_id" must be a string`
-		}
+	m := &wire.Meta
+	if m.ContactExternalID.bad {
+		return nil, `meta field "contact_external_id" must be a string`
 	}
+	if m.AgentExternalID.bad {
+		return nil, `meta field "agent_external_id" must be a string`
+	}
+	req.Meta = ActionMeta{ContactExternalID: m.ContactExternalID.s, AgentExternalID: m.AgentExternalID.s}
 	switch {
 	case len(wire.Data) == 0 || bytes.Equal(wire.Data, []byte("null")):
 	case wire.Data[0] == '{':
@@ -546,30 +543,35 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 	return req, ""
 }
 
-// scalarString gives a JSON scalar as a string: a string as itself, a
-// number or a boolean as its JSON text, null or nothing as "". It reports
-// false for an object or an array. raw is valid JSON.
-func scalarString(raw json.RawMessage) (string, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "", true
-	}
-	switch raw[0] {
+func tooLarge(limit int64) string {
+	return "request body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
+}
+
+// jsonScalar decodes a JSON scalar as a string: a string as itself, a
+// number or a boolean as its JSON text, null as "". An object or an array
+// sets bad rather than failing, so that parse can name the field.
+type jsonScalar struct {
+	s    string
+	null bool
+	bad  bool
+}
+
+func (v *jsonScalar) UnmarshalJSON(raw []byte) error {
+	switch raw[0] { // raw is one valid JSON value, without surrounding space
 	case '{', '[':
-		return "", false
+		v.bad = true
 	case 'n':
-		return "", true
+		v.null = true
 	case '"':
 		if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			return string(inner), true
+			v.s = string(inner)
+			return nil
 		}
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return "", false
-		}
-		return v, true
+		return json.Unmarshal(raw, &v.s)
+	default:
+		v.s = string(raw) // a number, true or false
 	}
-	return string(raw), true // a number, true or false
+	return nil
 }
 
 // quoteField quotes a field name from a request for a message, bounded.
@@ -673,10 +675,11 @@ func writeActionMessage(w http.ResponseWriter, status int, msg string) {
 	writeActionJSON(w, status, body)
 }
 
+var jsonContentType = []string{"application/json"}
+
 func writeActionJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = jsonContentType // net/http sets Content-Length
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

@@ -620,6 +620,35 @@ func TestActionServerBodyLimit(t *testing.T) {
 	}
 }
 
+// readSpy is a request body that records whether it was read.
+type readSpy struct {
+	io.Reader
+	read bool
+}
+
+func (r *readSpy) Read(p []byte) (int, error) {
+	r.read = true
+	return r.Reader.Read(p)
+}
+
+// TestActionServerDeclaredLengthOverLimit checks that a body whose
+// Content-Length is over the limit is refused before any of it is read.
+func TestActionServerDeclaredLengthOverLimit(t *testing.T) {
+	srv := talkdesk.NewActionServer(talkdesk.WithActionLogger(slog.New(slog.DiscardHandler)), talkdesk.WithActionMaxBodyBytes(100))
+	last := capture(srv, "a")
+	body := &readSpy{Reader: strings.NewReader(`{}`)}
+	req := httptest.NewRequest("POST", "/a", body)
+	req.ContentLength = 1 << 30
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "larger than 100 bytes") {
+		t.Errorf("got %d %s", rec.Code, rec.Body.String())
+	}
+	if body.read || last() != nil {
+		t.Errorf("body read: %v; the action ran: %v", body.read, last() != nil)
+	}
+}
+
 func TestActionServerDefaultBodyLimit(t *testing.T) {
 	srv := talkdesk.NewActionServer(talkdesk.WithActionLogger(slog.New(slog.DiscardHandler)), talkdesk.WithActionMaxBodyBytes(-1))
 	capture(srv, "a")

@@ -81,6 +81,8 @@ func TestRunServes(t *testing.T) {
 			talkdesk.ActionResult{Message: `data field "subject": want string, got number`}},
 		{"wrong password", map[string]string{"username": "ops@example.com", "password": "605b32dd"}, map[string]string{"subject": "x"}, 400,
 			talkdesk.ActionResult{Message: "Invalid username or password"}},
+		{"wrong username", map[string]string{"username": "ops@example.org", "password": "s3cret-pw"}, map[string]string{"subject": "x"}, 400,
+			talkdesk.ActionResult{Message: "Invalid username or password"}},
 		{"sample credentials are not accepted", sampleAuth, sampleData, 400,
 			talkdesk.ActionResult{Message: "Invalid username or password"}},
 	}

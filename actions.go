@@ -153,7 +153,8 @@ type ActionFunc func(ctx context.Context, req *ActionRequest) (*ActionResult, er
 // Formatting an ActionRequest with fmt or logging it with slog shows the
 // keys of Auth but never its values.
 type ActionRequest struct {
-	// Action is the name of the action, the last segment of the path.
+	// Action is the name the action was registered with: the last segment
+	// of the path, or the {action} wildcard of a ServeMux pattern.
 	Action string
 	// Auth holds the credential fields of the integration's custom
 	// authentication, by field name. Numbers and booleans are given in their
@@ -557,7 +558,11 @@ type jsonScalar struct {
 }
 
 func (v *jsonScalar) UnmarshalJSON(raw []byte) error {
-	switch raw[0] { // raw is one valid JSON value, without surrounding space
+	raw = bytes.TrimSpace(raw) // one valid JSON value
+	if len(raw) == 0 {
+		return nil
+	}
+	switch raw[0] {
 	case '{', '[':
 		v.bad = true
 	case 'n':

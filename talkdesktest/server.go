@@ -62,6 +62,7 @@ type Server struct {
 	contacts      map[string]talkdesk.Contact
 	requests      []Request
 	faults        []*faultState
+	triggers      triggerState
 }
 
 // Request is one request the Server received.
@@ -88,6 +89,7 @@ func NewServer() *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+TokenPath, s.handleToken)
 	mux.Handle("GET /contacts/{id}", s.api(s.handleGetContact))
+	s.registerTriggers(mux)
 	mux.Handle("/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.EscapedPath())
 	}))

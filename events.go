@@ -980,21 +980,26 @@ func (p *OutboundCallEndedPayload) MarshalJSON() ([]byte, error) { return marsha
 // UnmarshalJSON decodes what MarshalJSON encodes.
 func (p *OutboundCallEndedPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
-// UnmarshalJSON decodes an Event as json.Marshal encodes it, with Payload
-// decoded into the payload type of its Type. The payload of an unknown
+// UnmarshalJSON decodes an Event as json.Marshal encodes it (or as an
+// EventLog stores it, with its warnings), with Payload decoded into the
+// payload type of its Type. The payload of an unknown
 // type is kept as a json.RawMessage.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
 	var aux struct {
 		*plain
-		Payload json.RawMessage `json:"payload"`
+		Payload  json.RawMessage  `json:"payload"`
+		Warnings []PayloadWarning `json:"warnings"` // in EventLog lines
 	}
 	*e = Event{}
 	aux.plain = (*plain)(e)
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	e.Payload = nil
+	e.Payload, e.Warnings = nil, aux.Warnings
+	if string(e.Raw) == "null" {
+		e.Raw = nil
+	}
 	if len(aux.Payload) == 0 || string(aux.Payload) == "null" {
 		return nil
 	}

@@ -46,6 +46,7 @@ type WebhookHandler struct {
 	maxBody    int64
 	logger     *slog.Logger
 	now        func() time.Time
+	log        *EventLog
 
 	mu       sync.RWMutex
 	handlers []webhookFunc
@@ -102,6 +103,15 @@ func WithMaxBodyBytes(n int64) WebhookOption {
 // logged.
 func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return webhookOptionFunc(func(h *WebhookHandler) { h.logger = l })
+}
+
+// WithEventLog makes the handler append every event to l before any
+// handler runs, so the log is complete even when a handler fails, and
+// answer 200 only after the append returned (the event is on disk). A
+// redelivered event is not stored twice. When the append fails the
+// handler answers 500 and runs no handler, so Talkdesk delivers again.
+func WithEventLog(l *EventLog) WebhookOption {
+	return webhookOptionFunc(func(h *WebhookHandler) { h.log = l })
 }
 
 // NewWebhookHandler returns a handler configured by opts, with no event
@@ -178,8 +188,9 @@ func (h *WebhookHandler) Verify(r *http.Request) error {
 	return nil
 }
 
-// Dispatch hands ev to the handlers registered for its trigger, in order,
-// and returns the first error; a handler that panics is recovered and its
+// Dispatch appends ev to the event log, if the handler has one (see
+// [WithEventLog]), then hands it to the handlers registered for its
+// trigger, in order, and returns the first error; a handler that panics is recovered and its
 // panic returned as an error. It is the dispatch step of ServeHTTP, usable
 // on its own.
 //
@@ -191,6 +202,11 @@ func (h *WebhookHandler) Verify(r *http.Request) error {
 func (h *WebhookHandler) Dispatch(ctx context.Context, ev *Event) error {
 	if ev == nil {
 		return invalid("event", "must not be nil")
+	}
+	if h.log != nil {
+		if _, err := h.log.Append(ctx, ev); err != nil {
+			return fmt.Errorf("talkdesk: storing event %s: %w", ev.ID, err)
+		}
 	}
 	first, release, err := h.seen.begin(ctx, ev.ID)
 	if err != nil || !first {

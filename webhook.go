@@ -33,7 +33,8 @@ import (
 //   - 415 when the Content-Type is not JSON (application/json or +json);
 //   - 413 when the body is larger than the limit (1 MiB by default);
 //   - 400 when the body is not a JSON object;
-//   - 500 when a handler returned an error or panicked, so that Talkdesk
+//   - 500 when a handler returned an error or panicked, or the event could
+//     not be stored in the event log ([WithEventLog]), so that Talkdesk
 //     delivers the event again;
 //   - 200 once every handler returned nil, or when the event's ID was
 //     already handled successfully (a redelivery).

@@ -21,27 +21,27 @@ import (
 // JSON that encoding/json accepts, except that it rejects nesting deeper
 // than maxDepth.
 
-// jsonKind is the kind of a top-level value.
-type jsonKind uint8
+// memberKind is the kind of a top-level value.
+type memberKind uint8
 
 const (
-	jsonString    jsonKind = iota + 1 // val is the raw content between the quotes
-	jsonLiteral                       // a number, true or false: val is its text
-	jsonNull                          // null
-	jsonComposite                     // an object or array: val is its raw text
+	memberString    memberKind = iota + 1 // val is the raw content between the quotes
+	memberLiteral                         // a number, true or false: val is its text
+	memberNull                            // null
+	memberComposite                       // an object or array: val is its raw text
 )
 
-// jsonPair is one member of the object.
-type jsonPair struct {
+// objectMember is one member of the object.
+type objectMember struct {
 	key  []byte // unescaped
 	val  []byte
-	kind jsonKind
+	kind memberKind
 	esc  bool // val is a string with escapes or bytes that are not UTF-8
 }
 
 // str returns the value of a string member, unescaped as encoding/json
 // does (invalid UTF-8 becomes U+FFFD).
-func (p *jsonPair) str() string {
+func (p *objectMember) str() string {
 	if !p.esc {
 		return string(p.val)
 	}
@@ -66,7 +66,7 @@ const maxDepth = 512
 type objectScanner struct {
 	data  []byte
 	i     int
-	pairs []jsonPair
+	pairs []objectMember
 	order []int     // indexes of pairs sorted by key, for id
 	h     hash.Hash // sha256, for id
 	buf   []byte
@@ -120,22 +120,22 @@ func (s *objectScanner) scan(data []byte) error {
 		if s.i >= len(data) {
 			return errSyntax
 		}
-		p := jsonPair{key: key}
+		p := objectMember{key: key}
 		start := s.i
 		switch c := data[s.i]; {
 		case c == '"':
-			p.kind = jsonString
+			p.kind = memberString
 			p.val, p.esc, err = s.readString()
 		case c == '{' || c == '[':
-			p.kind = jsonComposite
+			p.kind = memberComposite
 			err = s.skipValue(1)
 			p.val = data[start:s.i]
 		default:
 			err = s.skipValue(1)
 			p.val = data[start:s.i]
-			p.kind = jsonLiteral
+			p.kind = memberLiteral
 			if string(p.val) == "null" {
-				p.kind = jsonNull
+				p.kind = memberNull
 			}
 		}
 		if err != nil {
@@ -376,9 +376,9 @@ func (s *objectScanner) id(t Trigger) string {
 		b = append(b, byte('0'+p.kind))
 		val := p.val
 		switch {
-		case p.kind == jsonString && p.esc:
+		case p.kind == memberString && p.esc:
 			val = []byte(p.str())
-		case p.kind == jsonComposite:
+		case p.kind == memberComposite:
 			val = canonicalComposite(val)
 		}
 		b = strconv.AppendInt(b, int64(len(val)), 10)

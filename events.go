@@ -586,16 +586,16 @@ const maxWarningValue = 256
 
 // set stores the value of p into the field fv. It reports false, with a
 // warning, when the value is present but cannot be read.
-func (f *payloadField) set(fv reflect.Value, p *jsonPair) (PayloadWarning, bool) {
+func (f *payloadField) set(fv reflect.Value, p *objectMember) (PayloadWarning, bool) {
 	var s string
 	switch p.kind {
-	case jsonString:
+	case memberString:
 		s = p.str()
-	case jsonLiteral:
+	case memberLiteral:
 		s = string(p.val)
-	case jsonNull:
+	case memberNull:
 		return PayloadWarning{}, true
-	case jsonComposite:
+	case memberComposite:
 		if f.kind == kindTags && p.val[0] == '[' {
 			tags, err := parseTagArray(p.val)
 			if err == nil {

@@ -305,6 +305,10 @@ type call struct {
 	header http.Header // optional extra headers
 	in     any         // optional JSON body
 	out    any         // optional target for the JSON answer
+	// mayBeEmpty says a successful answer may come without a body even
+	// when out is set (out is then left as it is), as when an operation
+	// answers either 201 with a Location header or 200 with a JSON body.
+	mayBeEmpty bool
 }
 
 // response is what an action may need of a successful answer beyond its
@@ -410,7 +414,7 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 
 		status := resp.StatusCode
 		if status >= 200 && status < 300 {
-			err := decode(buf.Bytes(), r.out, status)
+			err := decode(buf.Bytes(), r.out, status, r.mayBeEmpty)
 			putBuffer(buf)
 			if err != nil {
 				return nil, fmt.Errorf("talkdesk: %s %s: decoding response: %w", r.method, r.path, err)
@@ -611,13 +615,14 @@ func putBuffer(buf *bytes.Buffer) {
 }
 
 // decode unmarshals a successful answer into out. An empty body is an
-// error when an answer was expected, except for 204 No Content.
-func decode(data []byte, out any, status int) error {
+// error when an answer was expected, except for 204 No Content and calls
+// whose answer may be empty.
+func decode(data []byte, out any, status int, mayBeEmpty bool) error {
 	if out == nil {
 		return nil
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		if status == http.StatusNoContent {
+		if status == http.StatusNoContent || mayBeEmpty {
 			return nil
 		}
 		return errors.New("empty body")

@@ -63,6 +63,7 @@ type Server struct {
 	actions       actionState // the connector's actions beyond contacts (actions.go)
 	requests      []Request
 	faults        []*faultState
+	triggers      triggerState
 }
 
 // Request is one request the Server received.
@@ -90,6 +91,7 @@ func NewServer() *Server {
 	mux.HandleFunc("POST "+TokenPath, s.handleToken)
 	mux.Handle("GET /contacts/{id}", s.api(s.handleGetContact))
 	s.registerActions(mux)
+	s.registerTriggers(mux)
 	mux.Handle("/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.EscapedPath())
 	}))

@@ -1,0 +1,756 @@
+package talkdesk
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// EventLog is a durable, queryable log of trigger events: the conversation
+// log of a Talkdesk account, one schema for every event, with UTC times,
+// filterable by interaction, contact, agent, trigger and time range, and
+// exportable as JSON Lines for BI tools and automations.
+//
+// On disk it is an append-only JSON Lines file, one Event per line (the
+// JSON encoding of [Event], with RFC 3339 UTC times, the typed payload, the
+// raw body compacted, and the payload warnings). Indexes by ID,
+// interaction, contact, agent and time are kept in memory and rebuilt when
+// the file is opened; queries read the matching lines from the file.
+//
+// An EventLog is safe for concurrent use. One process at a time owns a file
+// (see [OpenEventLog]).
+type EventLog struct {
+	path        string
+	f           *os.File // nil for a log in memory
+	logger      *slog.Logger
+	skipCorrupt bool
+
+	mu       sync.RWMutex
+	cond     *sync.Cond // on mu's write lock: a batch was committed
+	closed   bool
+	broken   error  // a failed write or sync: the log accepts no more appends
+	mem      []byte // the lines of a log in memory
+	size     int64  // bytes committed
+	pending  *logBatch
+	queued   map[string]*logBatch // IDs in a batch not yet committed
+	flushing bool
+
+	entries       []logEntry // in file order
+	byID          map[string]uint32
+	byTime        []uint32 // entry indexes sorted by (OccurredAt, ID)
+	byInteraction map[string][]uint32
+	byContact     map[string][]uint32
+	byAgent       map[string][]uint32
+
+	syncs int64 // fsyncs done, for Stats
+
+	beforeWrite func() // tests: runs before each batch is written
+}
+
+// logEntry is what the indexes know of one stored event.
+type logEntry struct {
+	off                         int64
+	n                           uint32 // line length without the newline
+	typ                         uint8  // index in Triggers() + 1; 0 for an unknown type
+	at                          int64  // OccurredAt, Unix nanoseconds
+	id                          string
+	interaction, contact, agent string
+}
+
+// logBatch is a group of appends written with one write and one fsync.
+type logBatch struct {
+	buf     []byte
+	entries []logEntry // offsets relative to the batch
+	done    bool
+	err     error
+}
+
+// EventLogOption configures [OpenEventLog].
+type EventLogOption interface {
+	applyEventLog(*EventLog)
+}
+
+type eventLogOptionFunc func(*EventLog)
+
+func (f eventLogOptionFunc) applyEventLog(l *EventLog) { f(l) }
+
+// WithEventLogLogger makes the log report what it repaired or skipped when
+// it opened the file: a torn last line it cut off, corrupt lines skipped
+// under [WithSkipCorruptLines], duplicate IDs. Events are never logged.
+func WithEventLogLogger(l *slog.Logger) EventLogOption {
+	return eventLogOptionFunc(func(el *EventLog) { el.logger = l })
+}
+
+// WithSkipCorruptLines makes OpenEventLog skip lines in the middle of the
+// file that are not events, reporting each through the logger (see
+// [WithEventLogLogger]), instead of failing with a [*CorruptLineError].
+// The lines stay in the file.
+func WithSkipCorruptLines() EventLogOption {
+	return eventLogOptionFunc(func(el *EventLog) { el.skipCorrupt = true })
+}
+
+// Errors of an EventLog.
+var (
+	// ErrEventLogLocked is returned by OpenEventLog when another EventLog
+	// (in this process or another) has the file open.
+	ErrEventLogLocked = errors.New("talkdesk: event log is open in another EventLog or process")
+	// ErrEventLogClosed is returned by calls on a closed EventLog.
+	ErrEventLogClosed = errors.New("talkdesk: event log is closed")
+)
+
+// CorruptLineError reports a line of an event log file that is not an
+// event, found in the middle of the file (a torn last line is cut off
+// instead; see [OpenEventLog]).
+type CorruptLineError struct {
+	Path   string
+	Line   int   // 1-based
+	Offset int64 // byte offset of the line
+	Err    error
+}
+
+func (e *CorruptLineError) Error() string {
+	return fmt.Sprintf("talkdesk: event log %s: line %d (byte %d) is not an event: %v", e.Path, e.Line, e.Offset, e.Err)
+}
+
+func (e *CorruptLineError) Unwrap() error { return e.Err }
+
+// OpenEventLog opens the event log in the file at path, creating it if
+// needed, and builds its indexes. path "" gives a log kept only in memory,
+// for tests.
+//
+// The file is locked for this EventLog (an OS lock on Unix systems; see the
+// README for others): a second OpenEventLog of the same file, here or in
+// another process, fails with [ErrEventLogLocked] until Close.
+//
+// A process killed while appending leaves at most a torn last line: it is
+// cut off and reported through the logger, and every event whose Append
+// had returned is still there. A line in the middle of the file that is not
+// an event fails the open with a [*CorruptLineError] naming the line,
+// unless [WithSkipCorruptLines] is given.
+func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
+	l := &EventLog{
+		path:          path,
+		queued:        make(map[string]*logBatch),
+		byID:          make(map[string]uint32),
+		byInteraction: make(map[string][]uint32),
+		byContact:     make(map[string][]uint32),
+		byAgent:       make(map[string][]uint32),
+	}
+	l.cond = sync.NewCond(&l.mu)
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyEventLog(l)
+		}
+	}
+	if path == "" {
+		return l, nil
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("talkdesk: opening event log: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	l.f = f
+	if os.IsNotExist(statErr) {
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			l.closeFile()
+			return nil, fmt.Errorf("talkdesk: event log %s: %w", path, err)
+		}
+	}
+	if err := l.load(); err != nil {
+		l.closeFile()
+		return nil, err
+	}
+	return l, nil
+}
+
+// load reads the file, indexes its events and cuts off a torn last line.
+func (l *EventLog) load() error {
+	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, 1<<62), 1<<20)
+	var off int64
+	for line := 1; ; line++ {
+		data, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long := append([]byte(nil), data...)
+			for err == bufio.ErrBufferFull {
+				data, err = r.ReadSlice('\n')
+				long = append(long, data...)
+			}
+			data = long
+		}
+		if err == io.EOF {
+			if len(data) > 0 {
+				return l.cutTornTail(off, len(data), line)
+			}
+			l.size = off
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("talkdesk: reading event log %s: %w", l.path, err)
+		}
+		content := data[:len(data)-1]
+		if len(bytes.TrimSpace(content)) > 0 {
+			if err := l.indexLine(content, off); err != nil {
+				cerr := &CorruptLineError{Path: l.path, Line: line, Offset: off, Err: err}
+				if !l.skipCorrupt {
+					return cerr
+				}
+				l.warn("talkdesk event log: skipped a corrupt line", slog.Int("line", line), slog.Int64("offset", off), slog.String("error", err.Error()))
+			}
+		}
+		off += int64(len(data))
+	}
+}
+
+// cutTornTail truncates the file before the incomplete line at off.
+func (l *EventLog) cutTornTail(off int64, n, line int) error {
+	if err := l.f.Truncate(off); err != nil {
+		return fmt.Errorf("talkdesk: event log %s: cutting the torn last line: %w", l.path, err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
+	}
+	l.size = off
+	l.warn("talkdesk event log: cut off a torn last line (an append interrupted by a crash)",
+		slog.String("path", l.path), slog.Int("line", line), slog.Int64("offset", off), slog.Int("bytes", n))
+	return nil
+}
+
+func (l *EventLog) warn(msg string, attrs ...slog.Attr) {
+	if l.logger != nil {
+		l.logger.LogAttrs(context.Background(), slog.LevelWarn, msg, attrs...)
+	}
+}
+
+// indexFields is the part of a stored line the indexes need.
+type indexFields struct {
+	ID            string    `json:"id"`
+	Type          Trigger   `json:"type"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	InteractionID string    `json:"interaction_id"`
+	ContactID     string    `json:"contact_id"`
+	AgentID       string    `json:"agent_id"`
+}
+
+// indexLine indexes the stored line at off.
+func (l *EventLog) indexLine(line []byte, off int64) error {
+	var f indexFields
+	if err := json.Unmarshal(line, &f); err != nil {
+		return err
+	}
+	if f.ID == "" {
+		return errors.New("no event id")
+	}
+	if _, dup := l.byID[f.ID]; dup {
+		l.warn("talkdesk event log: skipped a second line with the same event id", slog.String("id", f.ID), slog.Int64("offset", off))
+		return nil
+	}
+	l.insert(newLogEntry(&f, off, len(line)))
+	return nil
+}
+
+func newLogEntry(f *indexFields, off int64, n int) logEntry {
+	return logEntry{
+		off: off, n: uint32(n), typ: triggerIndex(f.Type), at: f.OccurredAt.UnixNano(),
+		id: f.ID, interaction: f.InteractionID, contact: f.ContactID, agent: f.AgentID,
+	}
+}
+
+func triggerIndex(t Trigger) uint8 {
+	if i := slices.Index(Triggers(), t); i >= 0 {
+		return uint8(i + 1)
+	}
+	return 0
+}
+
+// insert adds e to the entries and the indexes. mu must be held.
+func (l *EventLog) insert(e logEntry) {
+	i := uint32(len(l.entries))
+	l.entries = append(l.entries, e)
+	l.byID[e.id] = i
+	l.byTime = l.insertSorted(l.byTime, i)
+	for _, ix := range []struct {
+		m   map[string][]uint32
+		key string
+	}{{l.byInteraction, e.interaction}, {l.byContact, e.contact}, {l.byAgent, e.agent}} {
+		if ix.key != "" {
+			ix.m[ix.key] = l.insertSorted(ix.m[ix.key], i)
+		}
+	}
+}
+
+// insertSorted inserts entry i into list, kept in (OccurredAt, ID) order.
+// Events mostly arrive in time order, so the place is usually the end.
+func (l *EventLog) insertSorted(list []uint32, i uint32) []uint32 {
+	e := &l.entries[i]
+	if n := len(list); n == 0 || l.before(list[n-1], e.at, e.id) {
+		return append(list, i)
+	}
+	pos := sort.Search(len(list), func(k int) bool { return !l.before(list[k], e.at, e.id) })
+	return slices.Insert(list, pos, i)
+}
+
+// before reports whether entry i sorts before the key (at, id).
+func (l *EventLog) before(i uint32, at int64, id string) bool {
+	e := &l.entries[i]
+	return e.at < at || e.at == at && e.id < id
+}
+
+// Append stores ev and returns once it is on disk (written and synced),
+// reporting added == false when an event with the same ID is already
+// stored (a redelivery), in which case nothing is written. Concurrent
+// appends are committed together: one write and one fsync for all the
+// events waiting at that moment.
+//
+// ev must have an ID and a Type that is one of [Triggers], or Append fails
+// with [ErrInvalid]; times are stored in UTC. ctx is checked before the
+// event is queued; once queued, Append waits for its batch. After a failed
+// write or sync, every further Append fails: reopen the log.
+func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error) {
+	if ev == nil || ev.ID == "" {
+		return false, invalid("event", "must have an ID")
+	}
+	if triggerIndex(ev.Type) == 0 {
+		return false, invalid("event.Type", fmt.Sprintf("%q is not a trigger", ev.Type))
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	line, err := encodeLogLine(ev)
+	if err != nil {
+		return false, err
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.closed:
+		return false, ErrEventLogClosed
+	case l.broken != nil:
+		return false, l.broken
+	}
+	if _, ok := l.byID[ev.ID]; ok {
+		return false, nil
+	}
+	if b, ok := l.queued[ev.ID]; ok { // the same event, in a batch on its way
+		for !b.done {
+			l.cond.Wait()
+		}
+		return false, b.err
+	}
+	b := l.pending
+	if b == nil {
+		b = &logBatch{}
+		l.pending = b
+	}
+	b.entries = append(b.entries, logEntry{
+		off: int64(len(b.buf)), n: uint32(len(line)), typ: triggerIndex(ev.Type), at: ev.OccurredAt.UnixNano(),
+		id: ev.ID, interaction: ev.InteractionID, contact: ev.ContactID, agent: ev.AgentID,
+	})
+	b.buf = append(b.buf, line...)
+	b.buf = append(b.buf, '\n')
+	l.queued[ev.ID] = b
+	for !b.done {
+		if !l.flushing && l.pending == b {
+			l.commit(b)
+			break
+		}
+		l.cond.Wait()
+	}
+	return b.err == nil, b.err
+}
+
+// commit writes and syncs batch b, then indexes its events. mu is held on
+// entry and exit, and released while writing.
+func (l *EventLog) commit(b *logBatch) {
+	l.flushing, l.pending = true, nil
+	off := l.size
+	l.mu.Unlock()
+	err := l.write(b.buf, off)
+	l.mu.Lock()
+	if err != nil {
+		l.broken = fmt.Errorf("talkdesk: event log %s: %w (reopen the log)", l.path, err)
+		b.err = l.broken
+	} else {
+		l.size += int64(len(b.buf))
+		for _, e := range b.entries {
+			e.off += off
+			l.insert(e)
+		}
+	}
+	for _, e := range b.entries {
+		delete(l.queued, e.id)
+	}
+	b.done, b.buf = true, nil
+	l.flushing = false
+	l.cond.Broadcast()
+}
+
+// write puts buf at off and syncs; on a failed write it cuts the file back
+// to off. It runs without mu: only the committing goroutine writes.
+func (l *EventLog) write(buf []byte, off int64) error {
+	if l.beforeWrite != nil {
+		l.beforeWrite()
+	}
+	if l.f == nil {
+		l.mu.Lock()
+		l.mem = append(l.mem, buf...)
+		l.mu.Unlock()
+		return nil
+	}
+	if _, err := l.f.WriteAt(buf, off); err != nil {
+		_ = l.f.Truncate(off)
+		return err
+	}
+	if err := syncFile(l.f); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.syncs++
+	l.mu.Unlock()
+	return nil
+}
+
+// syncFile is syncData; tests replace it to watch the syncs.
+var syncFile = syncData
+
+// logLine is the stored form of an Event: its JSON encoding plus the
+// payload warnings, which Event.UnmarshalJSON reads back.
+type logLine struct {
+	*plainEvent
+	Warnings []PayloadWarning `json:"warnings,omitempty"`
+}
+
+type plainEvent Event
+
+// encodeLogLine returns the stored line of ev, without the newline. <, >
+// and & are not escaped, so Raw stays as Talkdesk sent it but compacted.
+func encodeLogLine(ev *Event) ([]byte, error) {
+	utc := *ev
+	utc.OccurredAt, utc.ReceivedAt = ev.OccurredAt.UTC(), ev.ReceivedAt.UTC()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(logLine{plainEvent: (*plainEvent)(&utc), Warnings: ev.Warnings}); err != nil {
+		return nil, fmt.Errorf("talkdesk: encoding event %s: %w", ev.ID, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// EventLogStats counts what an EventLog holds and has done.
+type EventLogStats struct {
+	Events int   // events stored
+	Bytes  int64 // size of the stored lines
+	Syncs  int64 // fsyncs since the log was opened
+}
+
+// Stats returns the log's counts.
+func (l *EventLog) Stats() EventLogStats {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return EventLogStats{Events: len(l.entries), Bytes: l.size, Syncs: l.syncs}
+}
+
+// EventQuery selects events of an [EventLog]. Empty fields do not filter.
+type EventQuery struct {
+	InteractionID, ContactID, AgentID string
+	Types                             []Trigger
+	Since, Until                      time.Time // Since inclusive, Until exclusive, on OccurredAt
+	Cursor                            string    // NextCursor of the previous page
+	Limit                             int       // 0 = 100; at most 1000
+}
+
+// EventPage is one page of a query's events, in (OccurredAt, ID) order.
+type EventPage struct {
+	Events     []*Event
+	NextCursor string // "" on the last page
+}
+
+// Page sizes of Query.
+const (
+	DefaultEventPageSize = 100
+	MaxEventPageSize     = 1000
+)
+
+// Query returns the events that match q, in (OccurredAt, ID) order, at most
+// q.Limit of them (100 by default; more than 1000 is 1000). Pass the page's
+// NextCursor as q.Cursor, with the same filters, for the next page. A
+// cursor stays valid while events are appended: a page boundary never
+// skips or repeats an event that was stored when the query began; events
+// appended later show up on a later page if they sort after the cursor.
+//
+// A query with InteractionID, ContactID or AgentID reads only that index
+// (the smallest one given), so its cost is in proportion to the events of
+// that interaction, contact or agent, not to the size of the log. A bad
+// cursor, limit, trigger or time range fails with [ErrInvalid].
+func (l *EventLog) Query(ctx context.Context, q EventQuery) (*EventPage, error) {
+	entries, next, err := l.find(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &EventPage{Events: make([]*Event, 0, len(entries)), NextCursor: next}
+	for _, e := range entries {
+		line, err := l.readLine(e)
+		if err != nil {
+			return nil, err
+		}
+		ev := new(Event)
+		if err := json.Unmarshal(line, ev); err != nil {
+			return nil, fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, e.id, err)
+		}
+		page.Events = append(page.Events, ev)
+	}
+	return page, nil
+}
+
+// Events returns the events that match q, in (OccurredAt, ID) order, page
+// after page, as Query would give them. Iteration stops at the first
+// error, which it yields with a nil event.
+func (l *EventLog) Events(ctx context.Context, q EventQuery) iter.Seq2[*Event, error] {
+	return func(yield func(*Event, error) bool) {
+		for {
+			page, err := l.Query(ctx, q)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, ev := range page.Events {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" {
+				return
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+}
+
+// Export writes the events that match q to w as JSON Lines, one event per
+// line as stored, in (OccurredAt, ID) order; q.Limit sets the page size of
+// the reads, not how many are written: all matching events are.
+func (l *EventLog) Export(ctx context.Context, w io.Writer, q EventQuery) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for {
+		entries, next, err := l.find(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			line, err := l.readLine(e)
+			if err != nil {
+				return err
+			}
+			bw.Write(line)
+			if err := bw.WriteByte('\n'); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return bw.Flush()
+		}
+		q.Cursor = next
+	}
+}
+
+// readLine returns the stored line of e.
+func (l *EventLog) readLine(e logEntry) ([]byte, error) {
+	if l.f == nil {
+		l.mu.RLock()
+		mem := l.mem
+		l.mu.RUnlock()
+		return mem[e.off : e.off+int64(e.n)], nil
+	}
+	buf := make([]byte, e.n)
+	if _, err := l.f.ReadAt(buf, e.off); err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			return nil, ErrEventLogClosed
+		}
+		return nil, fmt.Errorf("talkdesk: reading event log %s: %w", l.path, err)
+	}
+	return buf, nil
+}
+
+// cursorKey is the position after which a page starts.
+type cursorKey struct {
+	at int64
+	id string
+}
+
+// find returns the entries of the page q asks for, and the next cursor.
+func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	limit := q.Limit
+	switch {
+	case limit < 0:
+		return nil, "", invalid("Limit", "must not be negative")
+	case limit == 0:
+		limit = DefaultEventPageSize
+	case limit > MaxEventPageSize:
+		limit = MaxEventPageSize
+	}
+	if !q.Until.IsZero() && !q.Since.IsZero() && !q.Until.After(q.Since) {
+		return nil, "", invalid("Until", "must be after Since")
+	}
+	var types uint16 // bit per trigger index
+	for _, t := range q.Types {
+		i := triggerIndex(t)
+		if i == 0 {
+			return nil, "", invalid("Types", fmt.Sprintf("%q is not a trigger", t))
+		}
+		types |= 1 << i
+	}
+	fp := q.fingerprint()
+	var start *cursorKey
+	if q.Cursor != "" {
+		k, err := decodeCursor(q.Cursor, fp)
+		if err != nil {
+			return nil, "", err
+		}
+		start = &k
+	}
+
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, "", ErrEventLogClosed
+	}
+	// The smallest index among the IDs given, else the time index.
+	list, indexed := l.byTime, false
+	for _, ix := range []struct {
+		m   map[string][]uint32
+		key string
+	}{{l.byInteraction, q.InteractionID}, {l.byContact, q.ContactID}, {l.byAgent, q.AgentID}} {
+		if ix.key != "" {
+			if cand := ix.m[ix.key]; !indexed || len(cand) < len(list) {
+				list, indexed = cand, true
+			}
+		}
+	}
+	pos := 0
+	switch {
+	case start != nil:
+		pos = sort.Search(len(list), func(k int) bool { return !l.before(list[k], start.at, start.id) && !l.is(list[k], start) })
+	case !q.Since.IsZero():
+		since := q.Since.UnixNano()
+		pos = sort.Search(len(list), func(k int) bool { return l.entries[list[k]].at >= since })
+	}
+	var sinceNs, untilNs int64 = -1 << 63, 1<<63 - 1
+	if !q.Since.IsZero() {
+		sinceNs = q.Since.UnixNano()
+	}
+	if !q.Until.IsZero() {
+		untilNs = q.Until.UnixNano()
+	}
+	var out []logEntry
+	for _, i := range list[pos:] {
+		e := &l.entries[i]
+		if e.at >= untilNs {
+			break
+		}
+		if e.at < sinceNs || types != 0 && types&(1<<e.typ) == 0 ||
+			q.InteractionID != "" && e.interaction != q.InteractionID ||
+			q.ContactID != "" && e.contact != q.ContactID ||
+			q.AgentID != "" && e.agent != q.AgentID {
+			continue
+		}
+		if len(out) == limit {
+			last := out[len(out)-1]
+			return out, encodeCursor(cursorKey{last.at, last.id}, fp), nil
+		}
+		out = append(out, *e)
+	}
+	return out, "", nil
+}
+
+// is reports whether entry i is the cursor's own event.
+func (l *EventLog) is(i uint32, k *cursorKey) bool {
+	e := &l.entries[i]
+	return e.at == k.at && e.id == k.id
+}
+
+// fingerprint identifies the filters of q, so that a cursor is only used
+// with the query that made it.
+func (q *EventQuery) fingerprint() [8]byte {
+	h := sha256.New()
+	for _, s := range []string{q.InteractionID, q.ContactID, q.AgentID} {
+		fmt.Fprintf(h, "%d:%s,", len(s), s)
+	}
+	types := slices.Clone(q.Types)
+	slices.Sort(types)
+	for _, t := range slices.Compact(types) {
+		fmt.Fprintf(h, "%s,", t)
+	}
+	fmt.Fprintf(h, "%d,%d", q.Since.UnixNano(), q.Until.UnixNano())
+	var fp [8]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
+}
+
+const cursorVersion = 1
+
+func encodeCursor(k cursorKey, fp [8]byte) string {
+	b := make([]byte, 0, 17+len(k.id))
+	b = append(b, cursorVersion)
+	b = append(b, fp[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(k.at))
+	b = append(b, k.id...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, fp [8]byte) (cursorKey, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 18 || b[0] != cursorVersion {
+		return cursorKey{}, invalid("Cursor", "not a cursor of this log")
+	}
+	if !bytes.Equal(b[1:9], fp[:]) {
+		return cursorKey{}, invalid("Cursor", "made by a query with other filters")
+	}
+	return cursorKey{at: int64(binary.BigEndian.Uint64(b[9:17])), id: string(b[17:])}, nil
+}
+
+// Close waits for the appends under way, then closes the file and releases
+// its lock. Calls after Close fail with [ErrEventLogClosed].
+func (l *EventLog) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	for l.flushing || l.pending != nil {
+		l.cond.Wait()
+	}
+	l.closed = true
+	l.mu.Unlock()
+	return l.closeFile()
+}
+
+func (l *EventLog) closeFile() error {
+	if l.f == nil {
+		return nil
+	}
+	unlockFile(l.f)
+	return l.f.Close()
+}

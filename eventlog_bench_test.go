@@ -1,0 +1,248 @@
+package talkdesk
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkEventLogAppend measures durable appends (each returns once its
+// event is written and fsynced) from 1, 8 and 64 concurrent writers:
+// impl=group-commit is EventLog.Append; impl=fsync-per-event is the
+// straightforward design it replaces, a mutex around write+fsync of each
+// event, with the same encoding and duplicate check. Reports events/s and
+// fsyncs per event.
+func BenchmarkEventLogAppend(b *testing.B) {
+	base, err := parseEvent(TriggerInboundCallEnds, readEventFixture(b, "inboundCallEnds_complete.json"), received)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, writers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d/impl=group-commit", writers), func(b *testing.B) {
+			l, err := OpenEventLog(filepath.Join(b.TempDir(), "events.jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			runAppends(b, writers, base, func(ev *Event) error { _, err := l.Append(context.Background(), ev); return err },
+				func() int64 { return l.Stats().Syncs })
+		})
+		b.Run(fmt.Sprintf("writers=%d/impl=fsync-per-event", writers), func(b *testing.B) {
+			f, err := os.OpenFile(filepath.Join(b.TempDir(), "events.jsonl"), os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			var (
+				mu    sync.Mutex
+				size  int64
+				syncs int64
+				seen  = map[string]bool{}
+			)
+			runAppends(b, writers, base, func(ev *Event) error {
+				line, err := encodeLogLine(ev)
+				if err != nil {
+					return err
+				}
+				line = append(line, '\n')
+				mu.Lock()
+				defer mu.Unlock()
+				if seen[ev.ID] {
+					return nil
+				}
+				if _, err := f.WriteAt(line, size); err != nil {
+					return err
+				}
+				syncs++
+				if err := syncData(f); err != nil {
+					return err
+				}
+				size += int64(len(line))
+				seen[ev.ID] = true
+				return nil
+			}, func() int64 { mu.Lock(); defer mu.Unlock(); return syncs })
+		})
+	}
+}
+
+func runAppends(b *testing.B, writers int, base *Event, appendFn func(*Event) error, syncs func() int64) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range writers {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				ev := *base
+				ev.ID = fmt.Sprintf("bench-%012d", i)
+				if err := appendFn(&ev); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(syncs())/float64(b.N), "fsyncs/event")
+}
+
+// queryBench is a log file of 100,000 events over 10,000 interactions,
+// built once per test binary.
+var queryBench struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+const (
+	queryBenchEvents       = 100_000
+	queryBenchInteractions = 10_000
+)
+
+func queryBenchLog(b *testing.B) string {
+	queryBench.once.Do(func() {
+		base, err := parseEvent(TriggerInboundCallEnds, readEventFixture(b, "inboundCallEnds_complete.json"), received)
+		if err != nil {
+			queryBench.err = err
+			return
+		}
+		queryBench.dir, queryBench.err = os.MkdirTemp("", "talkdesk-eventlog-bench")
+		if queryBench.err != nil {
+			return
+		}
+		queryBench.path = filepath.Join(queryBench.dir, "events.jsonl")
+		f, err := os.Create(queryBench.path)
+		if err != nil {
+			queryBench.err = err
+			return
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		for i := range queryBenchEvents {
+			ev := *base
+			ev.ID = fmt.Sprintf("q-%08d", i)
+			ev.InteractionID = fmt.Sprintf("int-%05d", (i*7919)%queryBenchInteractions)
+			ev.AgentID = fmt.Sprintf("ag-%03d", i%300)
+			ev.ContactID = fmt.Sprintf("ct-%04d", i%5000)
+			ev.OccurredAt = received.Add(time.Duration(i) * time.Second)
+			line, err := encodeLogLine(&ev)
+			if err != nil {
+				queryBench.err = err
+				return
+			}
+			w.Write(line)
+			w.WriteByte('\n')
+		}
+		if err := w.Flush(); err != nil {
+			queryBench.err = err
+		}
+		queryBench.err = f.Close()
+	})
+	if queryBench.err != nil {
+		b.Fatal(queryBench.err)
+	}
+	return queryBench.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if queryBench.dir != "" {
+		os.RemoveAll(queryBench.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkEventLogQueryByInteraction compares a query by interaction on
+// a log of 100,000 events (impl=index) with a full scan of the same file
+// that decodes each line's index fields and the matching events
+// (impl=full-scan). impl=index also reports the memory of the indexes per
+// event, measured when the log is opened.
+func BenchmarkEventLogQueryByInteraction(b *testing.B) {
+	path := queryBenchLog(b)
+	ctx := context.Background()
+	b.Run("impl=index", func(b *testing.B) {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		l, err := OpenEventLog(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer l.Close()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		indexBytes := float64(after.HeapAlloc-before.HeapAlloc) / queryBenchEvents
+		i := 0
+		for b.Loop() {
+			id := fmt.Sprintf("int-%05d", (i*31)%queryBenchInteractions)
+			i++
+			page, err := l.Query(ctx, EventQuery{InteractionID: id})
+			if err != nil || len(page.Events) != queryBenchEvents/queryBenchInteractions {
+				b.Fatalf("%d events, %v", len(page.Events), err)
+			}
+		}
+		b.ReportMetric(indexBytes, "index-B/event") // after the loop: b.Loop resets the metrics
+	})
+	b.Run("impl=full-scan", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			id := fmt.Sprintf("int-%05d", (i*31)%queryBenchInteractions)
+			i++
+			evs, err := fullScan(path, id)
+			if err != nil || len(evs) != queryBenchEvents/queryBenchInteractions {
+				b.Fatalf("%d events, %v", len(evs), err)
+			}
+		}
+	})
+}
+
+// fullScan is a query by interaction without an index: read every line,
+// decode the fields needed to filter, decode the matches, sort them.
+func fullScan(path, interactionID string) ([]*Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var out []*Event
+	for sc.Scan() {
+		var fields indexFields
+		if err := json.Unmarshal(sc.Bytes(), &fields); err != nil {
+			return nil, err
+		}
+		if fields.InteractionID != interactionID {
+			continue
+		}
+		ev := new(Event)
+		if err := json.Unmarshal(sc.Bytes(), ev); err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	slices.SortFunc(out, func(a, b *Event) int {
+		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, sc.Err()
+}

@@ -1,0 +1,657 @@
+package talkdesk
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// equateRaw compares json.RawMessage values as JSON values: the log stores
+// the raw body compacted.
+var equateRaw = cmp.Transformer("parseJSON", func(r json.RawMessage) any {
+	var v any
+	if err := json.Unmarshal(r, &v); err != nil {
+		return "invalid: " + string(r)
+	}
+	return v
+})
+
+// fixtureEvents parses every event fixture.
+func fixtureEvents(t testing.TB) []*Event {
+	t.Helper()
+	var evs []*Event
+	for i, tr := range Triggers() {
+		for j, kind := range []string{"complete", "empty", "odd"} {
+			ev, err := parseEvent(tr, readEventFixture(t, string(tr)+"_"+kind+".json"), received.Add(time.Duration(i*3+j)*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+func openLog(t testing.TB, path string, opts ...EventLogOption) *EventLog {
+	t.Helper()
+	l, err := OpenEventLog(path, opts...)
+	if err != nil {
+		t.Fatalf("OpenEventLog: %v", err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+func allEvents(t testing.TB, l *EventLog, q EventQuery) []*Event {
+	t.Helper()
+	var out []*Event
+	for ev, err := range l.Events(context.Background(), q) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// sortEvents orders events as the log does.
+func sortEvents(evs []*Event) {
+	slices.SortFunc(evs, func(a, b *Event) int {
+		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// TestEventLogRoundTrip appends every fixture event, reopens the file and
+// reads them back: each has the same typed payload and fields (Raw is
+// compacted, so it is compared as JSON).
+func TestEventLogRoundTrip(t *testing.T) {
+	for _, name := range []string{"file", "memory"} {
+		t.Run(name, func(t *testing.T) {
+			path := ""
+			if name == "file" {
+				path = filepath.Join(t.TempDir(), "events.jsonl")
+			}
+			l := openLog(t, path)
+			want := fixtureEvents(t)
+			for _, ev := range want {
+				if added, err := l.Append(context.Background(), ev); err != nil || !added {
+					t.Fatalf("Append %s: %v, %v", ev.Type, added, err)
+				}
+			}
+			if name == "file" {
+				l.Close()
+				l = openLog(t, path)
+			}
+			got := allEvents(t, l, EventQuery{})
+			sortEvents(want)
+			if diff := cmp.Diff(want, got, equateRaw, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("read back (-appended +got):\n%s", diff)
+			}
+			if warned := got[slices.IndexFunc(got, func(e *Event) bool { return len(e.Warnings) > 0 })]; len(warned.Warnings) != 2 {
+				t.Errorf("warnings not kept: %+v", warned.Warnings)
+			}
+		})
+	}
+}
+
+func TestEventLogRedelivery(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	l := openLog(t, path)
+	ctx := context.Background()
+	body := readEventFixture(t, "inboundCallEnds_complete.json")
+	first, _ := parseEvent(TriggerInboundCallEnds, body, received)
+	again, _ := parseEvent(TriggerInboundCallEnds, body, received.Add(time.Minute)) // redelivered a minute later
+	if added, err := l.Append(ctx, first); !added || err != nil {
+		t.Fatalf("first Append: %v, %v", added, err)
+	}
+	if added, err := l.Append(ctx, again); added || err != nil {
+		t.Fatalf("redelivery Append: %v, %v; want false, nil", added, err)
+	}
+	l.Close()
+	l = openLog(t, path)
+	if added, err := l.Append(ctx, again); added || err != nil {
+		t.Fatalf("redelivery after reopen: %v, %v; want false, nil", added, err)
+	}
+	if got := allEvents(t, l, EventQuery{}); len(got) != 1 || !got[0].ReceivedAt.Equal(received) {
+		t.Fatalf("stored %d events (want 1, the first delivery)", len(got))
+	}
+	data, _ := os.ReadFile(path)
+	if n := bytes.Count(data, []byte("\n")); n != 1 {
+		t.Errorf("the file has %d lines, want 1", n)
+	}
+}
+
+// TestEventLogConcurrentDuplicates appends the same event from many
+// goroutines at once: exactly one reports added.
+func TestEventLogConcurrentDuplicates(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
+	ev, _ := parseEvent(TriggerAgentLogIn, readEventFixture(t, "agentLogIn_complete.json"), received)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	added := 0
+	for range 32 {
+		wg.Go(func() {
+			ok, err := l.Append(context.Background(), ev)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				added++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if added != 1 || l.Stats().Events != 1 {
+		t.Fatalf("added %d times, %d stored; want 1 and 1", added, l.Stats().Events)
+	}
+}
+
+// TestEventLogGroupCommit holds the first batch's write until more appends
+// are queued: they all go out in one more write and one more fsync.
+func TestEventLogGroupCommit(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
+	release := make(chan struct{})
+	writing := make(chan struct{}, 1)
+	l.beforeWrite = func() {
+		select {
+		case writing <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	evs := fixtureEvents(t)
+	var wg sync.WaitGroup
+	wg.Go(func() { l.Append(context.Background(), evs[0]) })
+	<-writing // the first batch is being written
+	for _, ev := range evs[1:] {
+		wg.Go(func() { l.Append(context.Background(), ev) })
+	}
+	for { // wait until every append is queued
+		l.mu.Lock()
+		n := 0
+		if l.pending != nil {
+			n = len(l.pending.entries)
+		}
+		l.mu.Unlock()
+		if n == len(evs)-1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if st := l.Stats(); st.Events != len(evs) || st.Syncs != 2 {
+		t.Fatalf("stats %+v; want %d events and 2 fsyncs", st, len(evs))
+	}
+}
+
+// TestEventLogSyncsBeforeAck checks that Append returns only after a sync
+// that covered its line.
+func TestEventLogSyncsBeforeAck(t *testing.T) {
+	var mu sync.Mutex
+	synced := int64(-1) // file size at the last sync
+	syncFile = func(f *os.File) error {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		synced = fi.Size()
+		mu.Unlock()
+		return syncData(f)
+	}
+	defer func() { syncFile = syncData }()
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
+	for _, ev := range fixtureEvents(t)[:5] {
+		if _, err := l.Append(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		got := synced
+		mu.Unlock()
+		if want := l.Stats().Bytes; got != want {
+			t.Fatalf("Append returned with %d bytes synced of %d", got, want)
+		}
+	}
+}
+
+func TestEventLogTornTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	l := openLog(t, path)
+	evs := fixtureEvents(t)[:5]
+	for _, ev := range evs {
+		l.Append(context.Background(), ev)
+	}
+	l.Close()
+	good, _ := os.ReadFile(path)
+	// A crash in the middle of writing the next line.
+	next, _ := encodeLogLine(fixtureEvents(t)[5])
+	os.WriteFile(path, append(slices.Clone(good), next[:len(next)/2]...), 0o600)
+
+	var logs bytes.Buffer
+	l = openLog(t, path, WithEventLogLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if got := allEvents(t, l, EventQuery{}); len(got) != 5 {
+		t.Fatalf("%d events after the torn tail, want 5", len(got))
+	}
+	if !strings.Contains(logs.String(), "torn last line") || !strings.Contains(logs.String(), "line=6") {
+		t.Errorf("the cut was not reported: %q", logs.String())
+	}
+	if data, _ := os.ReadFile(path); !bytes.Equal(data, good) {
+		t.Errorf("the file was not cut back to its complete lines")
+	}
+	if added, err := l.Append(context.Background(), fixtureEvents(t)[5]); !added || err != nil {
+		t.Fatalf("Append after the repair: %v, %v", added, err)
+	}
+	l.Close()
+	if got := allEvents(t, openLog(t, path), EventQuery{}); len(got) != 6 {
+		t.Fatalf("%d events after reopening, want 6", len(got))
+	}
+}
+
+func TestEventLogCorruptLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	l := openLog(t, path)
+	for _, ev := range fixtureEvents(t)[:3] {
+		l.Append(context.Background(), ev)
+	}
+	l.Close()
+	data, _ := os.ReadFile(path)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	corrupt := slices.Concat(lines[0], []byte("{\"id\":\"x\",\"type\":\"agentLogIn\",\"occurred_at\":\"not a time\"}\n"), lines[1], []byte("garbage\n"), lines[2])
+	os.WriteFile(path, corrupt, 0o600)
+
+	_, err := OpenEventLog(path)
+	var ce *CorruptLineError
+	if !errors.As(err, &ce) || ce.Line != 2 || ce.Offset != int64(len(lines[0])) || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("OpenEventLog = %v, want a CorruptLineError for line 2", err)
+	}
+	var logs bytes.Buffer
+	l = openLog(t, path, WithSkipCorruptLines(), WithEventLogLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if got := allEvents(t, l, EventQuery{}); len(got) != 3 {
+		t.Fatalf("%d events with corrupt lines skipped, want 3", len(got))
+	}
+	if strings.Count(logs.String(), "skipped a corrupt line") != 2 || !strings.Contains(logs.String(), "line=4") {
+		t.Errorf("the skipped lines were not reported: %q", logs.String())
+	}
+}
+
+func TestEventLogLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	l, err := OpenEventLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenEventLog(path); !errors.Is(err, ErrEventLogLocked) {
+		t.Fatalf("second OpenEventLog = %v, want ErrEventLogLocked", err)
+	}
+	l.Close()
+	l2, err := OpenEventLog(path)
+	if err != nil {
+		t.Fatalf("OpenEventLog after Close: %v", err)
+	}
+	l2.Close()
+}
+
+func TestEventLogRejects(t *testing.T) {
+	l := openLog(t, "")
+	ctx := context.Background()
+	ev := fixtureEvents(t)[0]
+	for _, bad := range []*Event{nil, {Type: TriggerAgentLogIn}, {ID: "x", Type: "agentLogin"}} {
+		if _, err := l.Append(ctx, bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Append(%+v) = %v, want ErrInvalid", bad, err)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := l.Append(cancelled, ev); !errors.Is(err, context.Canceled) {
+		t.Errorf("Append with a cancelled context = %v", err)
+	}
+	for _, q := range []EventQuery{
+		{Limit: -1}, {Cursor: "!!"}, {Cursor: "AQ"}, {Types: []Trigger{"callCreated"}},
+		{Since: received, Until: received}, {Since: received, Until: received.Add(-time.Second)},
+	} {
+		if _, err := l.Query(ctx, q); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Query(%+v) = %v, want ErrInvalid", q, err)
+		}
+	}
+	l.Close()
+	if _, err := l.Append(ctx, ev); !errors.Is(err, ErrEventLogClosed) {
+		t.Errorf("Append after Close = %v", err)
+	}
+	if _, err := l.Query(ctx, EventQuery{}); !errors.Is(err, ErrEventLogClosed) {
+		t.Errorf("Query after Close = %v", err)
+	}
+}
+
+// TestEventLogWriteFailure: after a failed write the log refuses appends
+// instead of acknowledging events it may not have stored.
+func TestEventLogWriteFailure(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
+	evs := fixtureEvents(t)
+	l.Append(context.Background(), evs[0])
+	l.f.Close() // the disk goes away
+	if added, err := l.Append(context.Background(), evs[1]); added || err == nil {
+		t.Fatalf("Append on a failed file = %v, %v", added, err)
+	}
+	if _, err := l.Append(context.Background(), evs[2]); err == nil || !strings.Contains(err.Error(), "reopen") {
+		t.Fatalf("Append after a failure = %v, want the sticky error", err)
+	}
+}
+
+// synthetic builds n events over a few interactions, contacts and agents,
+// with times out of order and ties.
+func synthetic(n int, seed uint64) []*Event {
+	r := rand.New(rand.NewPCG(seed, 1))
+	trs := Triggers()
+	evs := make([]*Event, n)
+	for i := range evs {
+		tr := trs[r.IntN(len(trs))]
+		ev := &Event{
+			ID:            fmt.Sprintf("ev-%d-%06d", seed, i),
+			Type:          tr,
+			OccurredAt:    received.Add(time.Duration(r.IntN(50)) * time.Minute), // ties on purpose
+			ReceivedAt:    received,
+			InteractionID: fmt.Sprintf("int-%d", r.IntN(8)),
+			ContactID:     fmt.Sprintf("ct-%d", r.IntN(5)),
+			Actor:         Actor{Type: ActorSystem},
+			Raw:           json.RawMessage(`{}`),
+		}
+		if r.IntN(3) > 0 {
+			ev.AgentID = fmt.Sprintf("ag-%d", r.IntN(4))
+		}
+		if r.IntN(5) == 0 {
+			ev.InteractionID = ""
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+func ids(evs []*Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.ID
+	}
+	return out
+}
+
+// TestEventLogQuery compares every kind of query, paged with several
+// limits, with a filter and sort of all events.
+func TestEventLogQuery(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
+	evs := synthetic(400, 1)
+	for _, ev := range evs {
+		if _, err := l.Append(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queries := []EventQuery{
+		{},
+		{InteractionID: "int-3"},
+		{ContactID: "ct-2"},
+		{AgentID: "ag-1"},
+		{InteractionID: "int-3", AgentID: "ag-1"},
+		{InteractionID: "int-3", ContactID: "ct-1", AgentID: "ag-2"},
+		{InteractionID: "nope"},
+		{Types: []Trigger{TriggerInboundCallEnds, TriggerAgentLogIn}},
+		{Since: received.Add(10 * time.Minute)},
+		{Until: received.Add(10 * time.Minute)},
+		{Since: received.Add(10 * time.Minute), Until: received.Add(11 * time.Minute)},
+		{ContactID: "ct-4", Since: received.Add(20 * time.Minute), Types: []Trigger{TriggerNoteCreated}},
+	}
+	match := func(q EventQuery, ev *Event) bool {
+		return (q.InteractionID == "" || ev.InteractionID == q.InteractionID) &&
+			(q.ContactID == "" || ev.ContactID == q.ContactID) &&
+			(q.AgentID == "" || ev.AgentID == q.AgentID) &&
+			(len(q.Types) == 0 || slices.Contains(q.Types, ev.Type)) &&
+			(q.Since.IsZero() || !ev.OccurredAt.Before(q.Since)) &&
+			(q.Until.IsZero() || ev.OccurredAt.Before(q.Until))
+	}
+	for _, q := range queries {
+		var want []*Event
+		for _, ev := range evs {
+			if match(q, ev) {
+				want = append(want, ev)
+			}
+		}
+		sortEvents(want)
+		for _, limit := range []int{0, 1, 7, 1000, 5000} {
+			q.Limit = limit
+			var got []*Event
+			pages := 0
+			for cursor := ""; ; pages++ {
+				q.Cursor = cursor
+				page, err := l.Query(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if max := min(max(limit, 1), 1000); limit != 0 && len(page.Events) > max || limit == 0 && len(page.Events) > 100 {
+					t.Fatalf("page of %d events for limit %d", len(page.Events), limit)
+				}
+				got = append(got, page.Events...)
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			if diff := cmp.Diff(ids(want), ids(got), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("query %+v (-want +got):\n%s", q, diff)
+			}
+		}
+		q.Limit, q.Cursor = 0, ""
+		if diff := cmp.Diff(ids(want), ids(allEvents(t, l, q)), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("Events %+v (-want +got):\n%s", q, diff)
+		}
+	}
+	// A cursor is bound to its filters.
+	page, _ := l.Query(context.Background(), EventQuery{AgentID: "ag-1", Limit: 2})
+	if _, err := l.Query(context.Background(), EventQuery{AgentID: "ag-2", Cursor: page.NextCursor}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a cursor of another query: %v", err)
+	}
+}
+
+// TestEventLogCursorStable pages through the log while other goroutines
+// append: every event stored before paging began comes exactly once, and
+// the pages stay in order.
+func TestEventLogCursorStable(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
+	before := synthetic(300, 2)
+	for _, ev := range before {
+		l.Append(context.Background(), ev)
+	}
+	during := synthetic(300, 3)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := w; i < len(during); i += 4 {
+				if _, err := l.Append(context.Background(), during[i]); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for _, q := range []EventQuery{{Limit: 7}, {InteractionID: "int-1", Limit: 3}} {
+		seen := map[string]int{}
+		var got []*Event
+		for ev, err := range l.Events(context.Background(), q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[ev.ID]++
+			got = append(got, ev)
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Errorf("%s came %d times", id, n)
+			}
+		}
+		for _, ev := range before {
+			if (q.InteractionID == "" || ev.InteractionID == q.InteractionID) && seen[ev.ID] == 0 {
+				t.Errorf("%s was skipped", ev.ID)
+			}
+		}
+		if !slices.IsSortedFunc(got, func(a, b *Event) int {
+			if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a.ID, b.ID)
+		}) {
+			t.Error("pages out of order")
+		}
+	}
+	wg.Wait()
+}
+
+func TestEventLogExport(t *testing.T) {
+	l := openLog(t, "")
+	for _, ev := range synthetic(250, 4) {
+		l.Append(context.Background(), ev)
+	}
+	q := EventQuery{AgentID: "ag-3", Limit: 10}
+	var buf bytes.Buffer
+	if err := l.Export(context.Background(), &buf, q); err != nil {
+		t.Fatal(err)
+	}
+	var got []*Event
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		ev := new(Event)
+		if err := json.Unmarshal(sc.Bytes(), ev); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, ev)
+	}
+	q.Limit = 0
+	want := allEvents(t, l, q)
+	if len(want) < 20 {
+		t.Fatalf("only %d events for the export", len(want))
+	}
+	if diff := cmp.Diff(want, got, equateRaw); diff != "" {
+		t.Errorf("export (-query +export):\n%s", diff)
+	}
+	n := 0
+	for range l.Events(context.Background(), q) {
+		if n++; n == 3 {
+			break // the iterator stops when asked
+		}
+	}
+}
+
+const crashEnv = "TALKDESK_EVENTLOG_CRASH_CHILD"
+
+// TestEventLogCrashChild is the child of TestEventLogSurvivesSIGKILL: it
+// appends from several goroutines until it is killed, printing the ID of
+// every event whose Append returned.
+func TestEventLogCrashChild(t *testing.T) {
+	path := os.Getenv(crashEnv)
+	if path == "" {
+		t.Skip("run by TestEventLogSurvivesSIGKILL")
+	}
+	l, err := OpenEventLog(path)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	base := readEventFixture(t, "inboundCallEnds_complete.json")
+	pad := strings.Repeat("x", 16<<10) // large lines make a torn write likelier
+	var out sync.Mutex
+	deadline := time.Now().Add(60 * time.Second)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				body := bytes.Replace(base, []byte(`"hangup": "agent"`), fmt.Appendf(nil, `"hangup": "w%d-%d", "padding": %q`, w, i, pad), 1)
+				ev, err := ParseEvent(TriggerInboundCallEnds, body)
+				if err != nil {
+					panic(err)
+				}
+				if added, err := l.Append(context.Background(), ev); err != nil || !added {
+					fmt.Println("error", added, err)
+					os.Exit(2)
+				}
+				out.Lock()
+				fmt.Fprintf(os.Stdout, "ack %s\n", ev.ID)
+				out.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+// TestEventLogSurvivesSIGKILL runs this test binary as a child that
+// appends events, kills it with SIGKILL in the middle of its appends,
+// reopens the log and checks that every acknowledged event is there.
+func TestEventLogSurvivesSIGKILL(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
+		t.Skip("needs SIGKILL and a child process")
+	}
+	if testing.Short() {
+		t.Skip("short")
+	}
+	for round := range 3 {
+		path := filepath.Join(t.TempDir(), "events.jsonl")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestEventLogCrashChild$", "-test.count=1", "-test.v=false")
+		cmd.Env = append(os.Environ(), crashEnv+"="+path)
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		acked := map[string]bool{}
+		sc := bufio.NewScanner(stdout)
+		killAt := 200 + round*150
+		for sc.Scan() {
+			line := sc.Text()
+			if id, ok := strings.CutPrefix(line, "ack "); ok {
+				acked[id] = true
+			} else if strings.HasPrefix(line, "error") {
+				t.Fatalf("child: %s", line)
+			}
+			if len(acked) == killAt {
+				cmd.Process.Kill() // SIGKILL, in the middle of appends
+			}
+		}
+		cmd.Wait()
+		if len(acked) < killAt {
+			t.Fatalf("the child acknowledged only %d events", len(acked))
+		}
+		var logs bytes.Buffer
+		l := openLog(t, path, WithEventLogLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		missing := 0
+		for id := range acked {
+			if _, ok := l.byID[id]; !ok {
+				missing++
+			}
+		}
+		if missing > 0 {
+			t.Fatalf("round %d: %d of %d acknowledged events are missing", round, missing, len(acked))
+		}
+		t.Logf("round %d: %d acknowledged, %d stored; repair: %q", round, len(acked), l.Stats().Events, strings.TrimSpace(logs.String()))
+		l.Close()
+	}
+}

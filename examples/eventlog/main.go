@@ -1,0 +1,199 @@
+// Command eventlog keeps a conversation log of Talkdesk events with
+// talkdesk.EventLog.
+//
+//	go run ./examples/eventlog [-log events.jsonl]
+//
+// It starts an embedded fake Talkdesk (package talkdesktest), subscribes a
+// WebhookHandler that stores every event in an EventLog before handling
+// it, and has the fake deliver three calls (each arrives, is answered and
+// ends) and two notes, one call's end delivered twice as Talkdesk does when
+// an answer is lost. Then it prints the timeline of one interaction and
+// exports the day's events as JSON Lines to stdout.
+//
+// The log is a JSON Lines file (-log; a temporary file by default): run it
+// twice with the same -log and the second run finds the first run's events
+// and stores no duplicate.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/talkdesktest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "eventlog:", err)
+		os.Exit(1)
+	}
+}
+
+// call is one call of the demo.
+type call struct {
+	interaction, callID, agentID, agentName, contactID, contactName string
+	start                                                           time.Time
+	talk                                                            time.Duration
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	flags := flag.NewFlagSet("eventlog", flag.ContinueOnError)
+	flags.SetOutput(out)
+	logPath := flags.String("log", "", "the event log file (default: a new temporary file)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	if *logPath == "" {
+		dir, err := os.MkdirTemp("", "talkdesk-eventlog")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*logPath = filepath.Join(dir, "events.jsonl")
+	}
+	log, err := talkdesk.OpenEventLog(*logPath)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	fmt.Fprintf(out, "Event log %s: %d events\n", *logPath, log.Stats().Events)
+
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		return err
+	}
+
+	// Every event goes to the log, durably, before the handlers see it.
+	handler := talkdesk.NewWebhookHandler(talkdesk.WithEventLog(log))
+	mux := http.NewServeMux()
+	mux.Handle("/talkdesk/", handler)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go server.Serve(ln)
+	defer server.Shutdown(context.Background())
+
+	for _, t := range []talkdesk.Trigger{
+		talkdesk.TriggerInboundCallReachesContactCenter, talkdesk.TriggerInboundCallStarts,
+		talkdesk.TriggerInboundCallEnds, talkdesk.TriggerNoteCreated,
+	} {
+		cb, err := handler.CallbackURL("http://"+ln.Addr().String()+"/talkdesk", t)
+		if err != nil {
+			return err
+		}
+		if _, err := client.Subscribe(ctx, t, cb); err != nil {
+			return err
+		}
+	}
+
+	// The calls are answered now; arrivals and answers carry no time, so
+	// they occur when received; the ends carry their own times.
+	at := time.Now().UTC().Truncate(time.Second)
+	day := at.Truncate(24 * time.Hour)
+	calls := []call{
+		{"int-7a41c9e0", "CA-1001", "ag-miguel", "Miguel Santos", "ct-joana", "Joana Ferreira", at, 154 * time.Second},
+		{"int-7a41c9e1", "CA-1002", "ag-rita", "Rita Lopes", "ct-jose", "José Simões", at, 61 * time.Second},
+		{"int-7a41c9e2", "CA-1003", "ag-miguel", "Miguel Santos", "ct-ana", "Ana Costa", at, 305 * time.Second},
+	}
+	for _, c := range calls {
+		common := map[string]string{
+			"account_id": "acme-5d1c", "call_id": c.callID, "interaction_id": c.interaction,
+			"contact.id": c.contactID, "contact.name": c.contactName, "contact_phone_number": "+351912345678",
+			"talkdesk_phone_number": "+14155550100", "interaction.type": "inbound",
+		}
+		agent := map[string]string{"agent_id": c.agentID, "agent.name": c.agentName, "agent.email": c.agentID + "@acme.example"}
+		steps := []struct {
+			t      talkdesk.Trigger
+			fields map[string]string
+		}{
+			{talkdesk.TriggerInboundCallReachesContactCenter, merge(common, map[string]string{"event": "call_reaches_contact_center"})},
+			{talkdesk.TriggerInboundCallStarts, merge(common, agent, map[string]string{"event": "call_started", "waiting_time": "21"})},
+			{talkdesk.TriggerInboundCallEnds, merge(common, agent, map[string]string{
+				"event": "call_finished", "start_time": c.start.Format(time.RFC3339), "timestamp": c.start.Add(c.talk).Format(time.RFC3339),
+				"duration": fmt.Sprint(c.talk.Seconds()), "hold_time": "0", "in_business_hours": "true",
+			})},
+		}
+		for _, s := range steps {
+			if err := fake.Emit(ctx, s.t, s.fields); err != nil {
+				return err
+			}
+		}
+	}
+	// Talkdesk did not get the answer to the first call's end: it delivers
+	// it again. The log recognises the event by its ID and keeps one.
+	first := calls[0]
+	if err := fake.Emit(ctx, talkdesk.TriggerInboundCallEnds, map[string]string{
+		"account_id": "acme-5d1c", "call_id": first.callID, "interaction_id": first.interaction,
+		"contact.id": first.contactID, "contact.name": first.contactName, "contact_phone_number": "+351912345678",
+		"talkdesk_phone_number": "+14155550100", "interaction.type": "inbound", "agent_id": first.agentID,
+		"agent.name": first.agentName, "agent.email": first.agentID + "@acme.example", "event": "call_finished",
+		"start_time": first.start.Format(time.RFC3339), "timestamp": first.start.Add(first.talk).Format(time.RFC3339),
+		"duration": fmt.Sprint(first.talk.Seconds()), "hold_time": "0", "in_business_hours": "true",
+	}); err != nil {
+		return err
+	}
+	for _, n := range []map[string]string{
+		{"event": "note_created", "contact_id": "ct-joana", "contact.name": "Joana Ferreira", "contact.email": "joana@example.pt", "title": "Claim 4471", "content": "Call back after 17:00."},
+		{"event": "note_created", "contact_id": "ct-ana", "contact.name": "Ana Costa", "contact.email": "ana@example.pt", "title": "Renewal", "content": "Send the new quote."},
+	} {
+		if err := fake.Emit(ctx, talkdesk.TriggerNoteCreated, n); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "Received %d deliveries; the log holds %d events\n", 3*3+1+2, log.Stats().Events)
+
+	fmt.Fprintf(out, "\nTimeline of interaction %s:\n", first.interaction)
+	for ev, err := range log.Events(ctx, talkdesk.EventQuery{InteractionID: first.interaction}) {
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "  %s  %-32s %-7s %s\n", ev.OccurredAt.Format("15:04:05"), ev.Type, ev.Actor.Type, describe(ev))
+	}
+
+	fmt.Fprintf(out, "\nExport of %s (JSON Lines):\n", day.Format("2006-01-02"))
+	err = log.Export(ctx, out, talkdesk.EventQuery{Since: day, Until: day.Add(24 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+// describe says what happened in one event.
+func describe(ev *talkdesk.Event) string {
+	switch p := ev.Payload.(type) {
+	case *talkdesk.CallArrivedPayload:
+		return "call " + p.CallID + " from " + p.ContactPhoneNumber
+	case *talkdesk.CallStartedPayload:
+		return fmt.Sprintf("answered by %s after %s", p.AgentName, p.WaitingTime)
+	case *talkdesk.InboundCallEndedPayload:
+		return fmt.Sprintf("ended after %s with %s", p.Duration, p.AgentName)
+	case *talkdesk.NotePayload:
+		return "note " + p.Title
+	}
+	return ""
+}
+
+func merge(maps ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}

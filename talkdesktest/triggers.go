@@ -1,0 +1,251 @@
+package talkdesktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+)
+
+// triggerState is the fake's webhook subscriptions.
+type triggerState struct {
+	subs   []*subscription // in the order they were made
+	client *http.Client    // delivers events
+}
+
+type subscription struct {
+	id          string
+	trigger     talkdesk.Trigger
+	callbackURL string
+	title       string
+	fields      []schemaField // the properties of the message schema, in order
+}
+
+// schemaField is one property of a subscription's JSON Schema.
+type schemaField struct {
+	key, template string
+}
+
+// registerTriggers adds the webhook subscription routes.
+func (s *Server) registerTriggers(mux *http.ServeMux) {
+	s.triggers.client = &http.Client{Timeout: 30 * time.Second}
+	mux.Handle("POST /webhooks/triggers/{trigger}", s.api(s.handleSubscribe))
+	mux.Handle("DELETE /webhooks/triggers/{trigger}/{id}", s.api(s.handleUnsubscribe))
+}
+
+// handleSubscribe stores a subscription as Talkdesk does: the callback URL
+// under the field name the connector uses for the trigger, a title, and a
+// message holding a JSON Schema whose properties each have a default
+// template. It answers 201 with the subscription's URL in Location and its
+// id in the body.
+func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
+	t, err := talkdesk.ParseTrigger(r.PathValue("trigger"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "trigger_not_found", "Unknown trigger")
+		return
+	}
+	var body map[string]any
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_body", "Body is not a JSON object")
+		return
+	}
+	callbackField := "callbackurl"
+	if t == talkdesk.TriggerContactCreated {
+		callbackField = "callbackURL"
+	}
+	str := func(k string) string { v, _ := body[k].(string); return v }
+	cb, title, message := str(callbackField), str("title"), str("message")
+	u, err := url.Parse(cb)
+	switch {
+	case cb == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		writeError(w, http.StatusBadRequest, "invalid_callback", "Missing or invalid "+callbackField)
+		return
+	case title == "":
+		writeError(w, http.StatusBadRequest, "invalid_title", "Missing title")
+		return
+	}
+	fields, err := parseMessageSchema(message)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_message", "message: "+err.Error())
+		return
+	}
+	sub := &subscription{id: randomHex(12), trigger: t, callbackURL: cb, title: title, fields: fields}
+	s.mu.Lock()
+	s.triggers.subs = append(s.triggers.subs, sub)
+	s.mu.Unlock()
+	w.Header().Set("Location", "/webhooks/triggers/"+string(t)+"/"+sub.id)
+	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.id})
+}
+
+// parseMessageSchema reads the JSON Schema of a subscription: an object
+// schema whose properties are strings with a default template, and whose
+// required names are properties.
+func parseMessageSchema(message string) ([]schemaField, error) {
+	if message == "" {
+		return nil, errors.New("missing")
+	}
+	var schema struct {
+		Type                 string          `json:"type"`
+		Required             []string        `json:"required"`
+		Properties           json.RawMessage `json:"properties"`
+		AdditionalProperties *bool           `json:"additionalProperties"`
+	}
+	if err := json.Unmarshal([]byte(message), &schema); err != nil {
+		return nil, errors.New("not a JSON Schema document")
+	}
+	if schema.Type != "object" || len(schema.Properties) == 0 {
+		return nil, errors.New("not an object schema with properties")
+	}
+	// The properties in document order, which is the order of the payload.
+	dec := json.NewDecoder(bytes.NewReader(schema.Properties))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("properties is not an object")
+	}
+	var fields []schemaField
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, errors.New("properties is not an object")
+		}
+		var prop struct {
+			Type    string `json:"type"`
+			Default string `json:"default"`
+		}
+		if err := dec.Decode(&prop); err != nil || prop.Type != "string" || prop.Default == "" {
+			return nil, fmt.Errorf("property %q needs type string and a default template", tok)
+		}
+		fields = append(fields, schemaField{key: tok.(string), template: prop.Default})
+	}
+	for _, req := range schema.Required {
+		if !slices.ContainsFunc(fields, func(f schemaField) bool { return f.key == req }) {
+			return nil, fmt.Errorf("required %q is not a property", req)
+		}
+	}
+	return fields, nil
+}
+
+func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	t, id := talkdesk.Trigger(r.PathValue("trigger")), r.PathValue("id")
+	s.mu.Lock()
+	i := slices.IndexFunc(s.triggers.subs, func(sub *subscription) bool { return sub.id == id && sub.trigger == t })
+	if i >= 0 {
+		s.triggers.subs = slices.Delete(s.triggers.subs, i, i+1)
+	}
+	s.mu.Unlock()
+	if i < 0 {
+		writeError(w, http.StatusNotFound, "webhook_not_found", "Webhook not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": "Webhook unsubscribed"})
+}
+
+// Subscriptions returns the current webhook subscriptions, oldest first.
+// Their CallbackURL includes any webhook token, as Talkdesk stores it.
+func (s *Server) Subscriptions() []talkdesk.Subscription {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]talkdesk.Subscription, len(s.triggers.subs))
+	for i, sub := range s.triggers.subs {
+		out[i] = talkdesk.Subscription{ID: sub.id, Trigger: sub.trigger, CallbackURL: sub.callbackURL}
+	}
+	return out
+}
+
+// template matches one {{variable}} of a default template.
+var template = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
+
+// Emit delivers an event of trigger t to every subscriber of t, as
+// Talkdesk does: for each property of the subscription's schema it fills
+// the default template with fields, and POSTs the resulting JSON object
+// (every value a string, in the schema's order) to the callback URL.
+//
+// fields are keyed by template variable ("contact.first_name",
+// "agent.tags_list") or, where no variable of that name is given, by the
+// payload key ("contact_first_name"). A template whose variable is not in
+// fields is sent unfilled, as "{{contact.first_name}}".
+//
+// Emit returns the delivery errors (a failed request, a non-2xx answer),
+// joined, naming the subscription but not its callback URL, which may hold
+// a secret; it fails when nobody is subscribed to t.
+func (s *Server) Emit(ctx context.Context, t talkdesk.Trigger, fields map[string]string) error {
+	s.mu.Lock()
+	var subs []*subscription
+	for _, sub := range s.triggers.subs {
+		if sub.trigger == t {
+			subs = append(subs, sub)
+		}
+	}
+	client := s.triggers.client
+	s.mu.Unlock()
+	if len(subs) == 0 {
+		return fmt.Errorf("talkdesktest: Emit %s: no subscription to this trigger", t)
+	}
+	var errs []error
+	for _, sub := range subs {
+		if err := deliver(ctx, client, sub, fields); err != nil {
+			errs = append(errs, fmt.Errorf("talkdesktest: Emit %s to subscription %s: %w", t, sub.id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fill builds the payload of sub from fields.
+func fill(sub *subscription, fields map[string]string) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range sub.fields {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		value := template.ReplaceAllStringFunc(f.template, func(m string) string {
+			name := template.FindStringSubmatch(m)[1]
+			if v, ok := fields[name]; ok {
+				return v
+			}
+			if v, ok := fields[f.key]; ok {
+				return v
+			}
+			return m
+		})
+		k, _ := json.Marshal(f.key)
+		v, _ := json.Marshal(value)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func deliver(ctx context.Context, client *http.Client, sub *subscription, fields map[string]string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.callbackURL, bytes.NewReader(fill(sub, fields)))
+	if err != nil {
+		return errors.New("bad callback URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "talkdesktest-webhooks")
+	resp, err := client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL and its token
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("callback answered %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	return nil
+}

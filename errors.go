@@ -217,15 +217,16 @@ func clean(s, secret string) string {
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
-// parseRetryAfter reads a Retry-After value: delay seconds (fractions are
-// accepted) or an HTTP date. It reports false when v is empty or unreadable.
+// parseRetryAfter reads a Retry-After value: delay seconds (a decimal
+// fraction is accepted) or an HTTP date. It reports false when v is empty or unreadable.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 || secs > 24*60*60 {
+	if isDecimal(v) {
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs > 24*60*60 {
 			return 0, false
 		}
 		return time.Duration(secs * float64(time.Second)), true
@@ -238,6 +239,22 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+// isDecimal reports whether v is digits with at most one decimal point
+// inside them: delay-seconds as RFC 9110 writes them, or with a fraction.
+func isDecimal(v string) bool {
+	dot := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case '0' <= c && c <= '9':
+		case c == '.' && !dot && i > 0 && i < len(v)-1:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return v != ""
 }
 
 // ValidationError reports an argument rejected before any request was sent.

@@ -3,6 +3,7 @@ package talkdesk
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +117,13 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-3", 0, false},
 		{"soon", 0, false},
 		{"99999999", 0, false},
+		{"NaN", 0, false},
+		{"+Inf", 0, false},
+		{"0x10", 0, false},
+		{"1e3", 0, false},
+		{".5", 0, false},
+		{"5.", 0, false},
+		{"1.2.3", 0, false},
 	}
 	for _, tt := range tests {
 		got, ok := parseRetryAfter(tt.in, now)
@@ -133,4 +141,46 @@ func TestValidationErrorMatchesOnlyErrInvalid(t *testing.T) {
 	if got, want := err.Error(), "talkdesk: invalid contactID: must not be empty"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
+}
+
+// FuzzAPIError feeds the decoder of error answers any status, Retry-After
+// and body. It must not panic, and what it builds must stay clean: bounded
+// text without control characters, no trace of the bearer token, and the
+// sentinel that matches the status.
+func FuzzAPIError(f *testing.F) {
+	for _, name := range []string{
+		"errors/400_fields.json", "errors/400_hostile_text.json", "errors/400_numeric_code.json",
+		"errors/409_scim.json", "errors/429_retry_after.json", "errors/502_html.json", "errors/503_html_claiming_json.json",
+	} {
+		fx := loadFixture(f, name)
+		body := []byte(fx.Response.Body)
+		if fx.Response.BodyText != nil {
+			body = []byte(*fx.Response.BodyText)
+		}
+		f.Add(fx.Response.Status, fx.Response.Headers["Retry-After"], body)
+	}
+	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
+		header := http.Header{"Retry-After": {retryAfter}}
+		e := newAPIError("POST", "/calls/callback", status, header, body, testToken)
+		msg := e.Error()
+		if strings.Contains(msg, testToken) {
+			t.Fatalf("error shows the token: %q", msg)
+		}
+		if strings.ContainsFunc(msg, isControl) {
+			t.Fatalf("error has control characters: %q", msg)
+		}
+		// Every text field is bounded, and at most 100 fields are kept.
+		if limit := 100 + 4*(maxErrorText+3) + 100*2*(maxErrorText+5); len(msg) > limit {
+			t.Fatalf("error text is %d bytes, more than %d", len(msg), limit)
+		}
+		if e.RetryAfter < 0 || e.RetryAfter > 24*time.Hour {
+			t.Fatalf("RetryAfter %v out of range", e.RetryAfter)
+		}
+		if got, want := errors.Is(e, ErrNotFound), status == 404; got != want {
+			t.Fatalf("status %d: errors.Is(ErrNotFound) = %v", status, got)
+		}
+		if got, want := errors.Is(e, ErrInvalid), status == 400 || status == 415 || status == 422; got != want {
+			t.Fatalf("status %d: errors.Is(ErrInvalid) = %v", status, got)
+		}
+	})
 }

@@ -309,6 +309,9 @@ type call struct {
 	// when out is set (out is then left as it is), as when an operation
 	// answers either 201 with a Location header or 200 with a JSON body.
 	mayBeEmpty bool
+	// secrets are strings of the request that an error answer must not
+	// repeat, besides the bearer token: Talkdesk may echo what it was sent.
+	secrets []string
 }
 
 // response is what an action may need of a successful answer beyond its
@@ -422,7 +425,7 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			return &response{StatusCode: status, Header: resp.Header}, nil
 		}
 
-		apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), tok.AccessToken)
+		apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), append(r.secrets, tok.AccessToken)...)
 		putBuffer(buf)
 		lastErr = apiErr
 		switch {

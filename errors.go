@@ -156,26 +156,27 @@ const maxErrorText = 1024
 
 // newAPIError builds the APIError for a non-2xx answer. Bodies that are not
 // a JSON object (an HTML page from a gateway, an empty body) leave the
-// Talkdesk fields empty and use the status text as Message. redact is
-// removed from every text field: it is the bearer token the request carried,
-// which a misbehaving server might echo.
-func newAPIError(method, path string, status int, header http.Header, body []byte, redact string) *APIError {
+// Talkdesk fields empty and use the status text as Message. Every redact
+// string is removed from every text field: the bearer token the request
+// carried, and secrets the request sent (a webhook secret in a callback
+// URL), which a server might echo.
+func newAPIError(method, path string, status int, header http.Header, body []byte, redact ...string) *APIError {
 	e := &APIError{StatusCode: status, Method: method, Path: path}
 	var w wireError
 	if isJSONObject(body) && json.Unmarshal(body, &w) == nil {
-		e.Code = clean(string(w.Code), redact)
-		e.Message = clean(w.Message, redact)
+		e.Code = clean(string(w.Code), redact...)
+		e.Message = clean(w.Message, redact...)
 		if e.Message == "" {
-			e.Message = clean(w.Detail, redact)
+			e.Message = clean(w.Detail, redact...)
 		}
 		if e.Code == "" {
-			e.Code = clean(w.ScimType, redact)
+			e.Code = clean(w.ScimType, redact...)
 		}
-		e.Description = clean(w.Description, redact)
+		e.Description = clean(w.Description, redact...)
 		if len(w.Fields) > 0 {
 			e.Fields = make([]FieldError, 0, min(len(w.Fields), 100))
 			for _, f := range w.Fields[:min(len(w.Fields), 100)] {
-				e.Fields = append(e.Fields, FieldError{Name: clean(f.Name, redact), Description: clean(f.Description, redact)})
+				e.Fields = append(e.Fields, FieldError{Name: clean(f.Name, redact...), Description: clean(f.Description, redact...)})
 			}
 		}
 	}
@@ -196,10 +197,13 @@ func isJSONObject(body []byte) bool {
 	return len(body) > 0 && body[0] == '{'
 }
 
-// clean bounds s, strips control characters and removes secret.
-func clean(s, secret string) string {
-	if secret != "" && strings.Contains(s, secret) {
-		s = strings.ReplaceAll(s, secret, "[REDACTED]")
+// clean bounds s, strips control characters and removes every non-empty
+// secret.
+func clean(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		if secret != "" && strings.Contains(s, secret) {
+			s = strings.ReplaceAll(s, secret, "[REDACTED]")
+		}
 	}
 	if len(s) > maxErrorText {
 		s = s[:maxErrorText] + "..."

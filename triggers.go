@@ -98,7 +98,7 @@ func (c *Client) Subscribe(ctx context.Context, t Trigger, callbackURL string) (
 		"message":          info.schema,
 	}
 	var out subscribeAnswer
-	resp, err := c.do(ctx, &call{method: "POST", path: p, in: in, out: &out, mayBeEmpty: true})
+	resp, err := c.do(ctx, &call{method: "POST", path: p, in: in, out: &out, mayBeEmpty: true, secrets: urlSecrets(callbackURL)})
 	if err != nil {
 		return nil, err
 	}
@@ -168,4 +168,27 @@ func (c *Client) Unsubscribe(ctx context.Context, t Trigger, subscriptionID stri
 	}
 	_, err = c.do(ctx, &call{method: "DELETE", path: p})
 	return err
+}
+
+// urlSecrets returns what a callback URL may hold that is secret, so that
+// an error answer echoing the URL does not repeat it: the webhook token
+// (see [WebhookHandler.CallbackURL]), the password of its user info, and
+// any other query value long enough to be a credential.
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var secrets []string
+	if pw, ok := u.User.Password(); ok {
+		secrets = append(secrets, pw, url.QueryEscape(pw))
+	}
+	for name, vs := range u.Query() {
+		for _, v := range vs {
+			if name == WebhookTokenParam || len(v) >= 8 {
+				secrets = append(secrets, v, url.QueryEscape(v))
+			}
+		}
+	}
+	return secrets
 }

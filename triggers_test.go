@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -254,5 +255,33 @@ func TestSubscriptionHidesQuery(t *testing.T) {
 		if !strings.Contains(out, "hooks.example.com/t/agentLogIn") {
 			t.Errorf("the URL does not show: %s", out)
 		}
+	}
+}
+
+// TestSubscribeErrorHidesTheWebhookSecret: Talkdesk may echo the callback
+// URL it rejects; the error must not repeat the secret in its query.
+func TestSubscribeErrorHidesTheWebhookSecret(t *testing.T) {
+	rs := newReplayServer(t, "triggers/subscribe_400_echoes_url.json")
+	_, err := replayClient(t, rs).Subscribe(context.Background(), TriggerAgentLogIn,
+		"https://hooks.example.com/talkdesk/agentLogIn?token=s3cr3t-webhook-token")
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("error = %v, want a 400 APIError", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t-webhook-token") {
+		t.Errorf("error shows the webhook secret: %v", err)
+	}
+	if want := "Invalid callbackurl: https://hooks.example.com/talkdesk/agentLogIn?token=[REDACTED]"; apiErr.Message != want {
+		t.Errorf("Message = %q, want %q", apiErr.Message, want)
+	}
+}
+
+func TestURLSecrets(t *testing.T) {
+	got := urlSecrets("https://user:pa%24%24word@hooks.example.com/td?token=a+b&format=json&key=0123456789")
+	want := []string{"pa$$word", "pa%24%24word", "a b", "a+b", "0123456789", "0123456789"}
+	slices.Sort(got)
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("urlSecrets (-want +got):\n%s", diff)
 	}
 }

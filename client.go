@@ -309,6 +309,10 @@ type call struct {
 	// when out is set (out is then left as it is), as when an operation
 	// answers either 201 with a Location header or 200 with a JSON body.
 	mayBeEmpty bool
+	// readOnly says the request changes nothing at Talkdesk although its
+	// method is not idempotent (a read sent as a POST): it is retried
+	// after 5xx answers and lost connections like a GET.
+	readOnly bool
 	// secrets are strings of the request that an error answer must not
 	// repeat, besides the bearer token: Talkdesk may echo what it was sent.
 	secrets []string
@@ -343,7 +347,7 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
-	idempotent := isIdempotent(r.method)
+	idempotent := r.readOnly || isIdempotent(r.method)
 
 	var (
 		lastErr     error

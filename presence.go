@@ -145,8 +145,8 @@ func (c *Client) UpdateUserStatus(ctx context.Context, userID, currentStatus, ne
 
 // GetUserStatuses returns the current status of each of the given users
 // (connector operation GetUserStatus, POST /ccaas/users/status), in the
-// order Talkdesk lists them. It only reads, but as a POST it is not
-// retried after a 5xx answer.
+// order Talkdesk lists them. It only reads, so although it is a POST it
+// is retried after a 5xx answer or a lost connection, like a GET.
 //
 // No IDs, or an empty ID, fail with [ErrInvalid] before any request.
 //
@@ -170,7 +170,7 @@ func (c *Client) GetUserStatuses(ctx context.Context, userIDs ...string) ([]User
 		ID     string `json:"id"`
 		Status string `json:"status"`
 	}
-	if _, err := c.do(ctx, &call{method: "POST", path: "/ccaas/users/status", in: &body, out: &wire}); err != nil {
+	if _, err := c.do(ctx, &call{method: "POST", path: "/ccaas/users/status", in: &body, out: &wire, readOnly: true}); err != nil {
 		return nil, err
 	}
 	for _, s := range wire {

@@ -97,6 +97,16 @@ func TestGetUserStatusesErrors(t *testing.T) {
 	})
 }
 
+// GetUserStatuses is a POST that only reads, so unlike a create it is
+// retried after a 500.
+func TestGetUserStatusesRetriedAfter500(t *testing.T) {
+	rs := newReplayServer(t, "presence/get_user_statuses_500.json", "presence/get_user_statuses_200.json")
+	got, err := replayClient(t, rs).GetUserStatuses(context.Background(), presenceUserID, "60c72b2f9b1e8a3d4c5f6a7b")
+	if err != nil || len(got) != 2 {
+		t.Fatalf("GetUserStatuses after a 500: %v, %v; want the statuses of the retry", got, err)
+	}
+}
+
 func TestGetUserStatusesValidation(t *testing.T) {
 	_, err := replayClient(t, newReplayServer(t)).GetUserStatuses(context.Background())
 	wantInvalid(t, err, "userIDs")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -92,11 +93,13 @@ var triggerInfos = func() map[Trigger]*triggerInfo {
 //
 //   - durations (total_duration, duration, waiting_time, hold_time): whole
 //     or fractional seconds ("93", "93.5") or h:mm:ss ("00:01:33",
-//     "1:02:03.5");
+//     "1:02:03.5"), up to the largest time.Duration (about 292 years);
 //   - instants (start_time, timestamp): RFC 3339 with or without fraction
 //     and zone (no zone is UTC), "2006-01-02 15:04:05" (UTC, optionally
 //     with a fraction and a zone such as "+0000" or "UTC"), Unix seconds or
-//     Unix milliseconds (13 digits or more), always returned in UTC;
+//     Unix milliseconds (13 digits or more), always returned in UTC, from
+//     1677-09-21 to 2262-04-11 (the times whose Unix nanoseconds fit an
+//     int64);
 //   - flags (in_business_hours, proactive_outbound, is_transfer, phone_vip,
 //     phone_ivr): true/false, 1/0 or yes/no in any case; nil when not given;
 //   - tag lists (tags, agent_tags): comma-separated or a JSON array (as a
@@ -656,10 +659,12 @@ func unset(s string) bool {
 }
 
 var (
-	errNotDuration = errors.New("not a duration (seconds or h:mm:ss)")
-	errNotInstant  = errors.New("not a time (RFC 3339, 2006-01-02 15:04:05, or Unix seconds or milliseconds)")
-	errNotFlag     = errors.New("not a flag (true/false, 1/0, yes/no)")
-	errNotTags     = errors.New("not a tag list (comma-separated or a JSON array of strings)")
+	errNotDuration   = errors.New("not a duration (seconds or h:mm:ss)")
+	errDurationRange = errors.New("duration out of range (over 292 years)")
+	errNotInstant    = errors.New("not a time (RFC 3339, 2006-01-02 15:04:05, or Unix seconds or milliseconds)")
+	errInstantRange  = errors.New("time out of range (before 1677-09-21 or after 2262-04-11)")
+	errNotFlag       = errors.New("not a flag (true/false, 1/0, yes/no)")
+	errNotTags       = errors.New("not a tag list (comma-separated or a JSON array of strings)")
 )
 
 // parseDuration reads whole or fractional seconds ("93", "93.5") or
@@ -687,28 +692,55 @@ func parseDuration(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, errNotDuration
 	}
-	return time.Duration(hm[0])*time.Hour + time.Duration(hm[1])*time.Minute + sec, nil
+	rest := time.Duration(hm[1])*time.Minute + sec // under an hour
+	if hm[0] > int64((math.MaxInt64-rest)/time.Hour) {
+		return 0, errDurationRange
+	}
+	return time.Duration(hm[0])*time.Hour + rest, nil
 }
 
 // parseSeconds reads a non-negative decimal number of seconds exactly, to
-// the nanosecond: "93", "93.5", "0.000000001".
+// the nanosecond: "93", "93.5", "0.000000001". A number beyond the largest
+// time.Duration (about 292 years) is out of range, not wrapped around.
 func parseSeconds(s string) (time.Duration, error) {
+	ns, err := parseNanos(s)
+	if err != nil {
+		return 0, err
+	}
+	if ns > math.MaxInt64 {
+		return 0, errDurationRange
+	}
+	return time.Duration(ns), nil
+}
+
+// maxWholeSeconds is the whole seconds of the largest time.Duration.
+const maxWholeSeconds = math.MaxInt64 / 1_000_000_000 // 9223372036
+
+// parseNanos reads a non-negative decimal number of seconds as
+// nanoseconds, up to 1<<63 (the magnitude of the smallest time.Duration).
+func parseNanos(s string) (uint64, error) {
 	whole, frac, dot := strings.Cut(s, ".")
 	if whole == "" && frac == "" || dot && frac == "" || len(whole) > 11 ||
 		strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
 		return 0, errNotDuration
 	}
-	var d int64
+	var sec uint64
 	for _, c := range []byte(whole) {
-		d = d*10 + int64(c-'0')
+		sec = sec*10 + uint64(c-'0') // at most 11 digits: no overflow
 	}
-	d *= int64(time.Second)
-	scale := int64(time.Second)
+	if sec > maxWholeSeconds+1 {
+		return 0, errDurationRange
+	}
+	ns := sec * uint64(time.Second)
+	scale := uint64(time.Second)
 	for _, c := range []byte(frac) {
 		scale /= 10
-		d += int64(c-'0') * scale // digits past the nanosecond add 0
+		ns += uint64(c-'0') * scale // digits past the nanosecond add 0
 	}
-	return time.Duration(d), nil
+	if ns > 1<<63 {
+		return 0, errDurationRange
+	}
+	return ns, nil
 }
 
 // instantLayouts are the layouts of Talkdesk times that are not Unix
@@ -724,10 +756,25 @@ var instantLayouts = []string{
 	"2006-01-02 15:04:05 UTC",
 }
 
+// The instants an Event holds: those whose Unix time in nanoseconds is an
+// int64, which an EventLog indexes (and JSON can encode).
+var (
+	minInstant = time.Unix(0, math.MinInt64).UTC() // 1677-09-21T00:12:43.145224192Z
+	maxInstant = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11T23:47:16.854775807Z
+)
+
 // parseInstant reads a time in one of instantLayouts (no zone means UTC),
 // or Unix seconds or milliseconds (13 or more digits), and returns it in
-// UTC.
+// UTC. A time outside [minInstant, maxInstant] is out of range.
 func parseInstant(s string) (time.Time, error) {
+	t, err := parseAnyInstant(s)
+	if err == nil && (t.Before(minInstant) || t.After(maxInstant)) {
+		return time.Time{}, errInstantRange
+	}
+	return t, err
+}
+
+func parseAnyInstant(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s != "" && strings.Trim(s, "0123456789.") == "" {
 		whole, frac, _ := strings.Cut(s, ".")
@@ -742,10 +789,13 @@ func parseInstant(s string) (time.Time, error) {
 			return time.UnixMilli(ms).UTC(), nil
 		}
 		d, err := parseSeconds(s)
+		if err == errDurationRange {
+			return time.Time{}, errInstantRange
+		}
 		if err != nil {
 			return time.Time{}, errNotInstant
 		}
-		return time.Unix(0, 0).Add(d).UTC(), nil
+		return time.Unix(0, int64(d)).UTC(), nil
 	}
 	if len(s) < len("2006-01-02T15:04:05") {
 		return time.Time{}, errNotInstant
@@ -904,14 +954,17 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 // parseSignedSeconds reads what appendSeconds writes.
 func parseSignedSeconds(s string) (time.Duration, error) {
 	neg := strings.HasPrefix(s, "-")
-	d, err := parseSeconds(strings.TrimPrefix(s, "-"))
+	ns, err := parseNanos(strings.TrimPrefix(s, "-"))
+	if err == nil && !neg && ns > math.MaxInt64 {
+		err = errDurationRange
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%q: %w", s, err)
 	}
 	if neg {
-		d = -d
+		return -time.Duration(ns), nil // 1<<63 gives math.MinInt64
 	}
-	return d, nil
+	return time.Duration(ns), nil
 }
 
 func marshalPayload[T any](p *T) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -103,7 +104,8 @@ var triggerInfos = func() map[Trigger]*triggerInfo {
 //   - flags (in_business_hours, proactive_outbound, is_transfer, phone_vip,
 //     phone_ivr): true/false, 1/0 or yes/no in any case; nil when not given;
 //   - tag lists (tags, agent_tags): comma-separated or a JSON array (as a
-//     string or as an array), each tag trimmed, empty ones dropped.
+//     string or as an array), each tag trimmed, empty ones dropped; a list
+//     of more than 1024 tags is not read.
 //
 // A value that is empty, or still the unfilled template ("{{agent.name}}"),
 // leaves its field at the zero value. The tags title, default and
@@ -665,6 +667,7 @@ var (
 	errInstantRange  = errors.New("time out of range (before 1677-09-21 or after 2262-04-11)")
 	errNotFlag       = errors.New("not a flag (true/false, 1/0, yes/no)")
 	errNotTags       = errors.New("not a tag list (comma-separated or a JSON array of strings)")
+	errTooManyTags   = fmt.Errorf("more than %d tags", maxTags)
 )
 
 // parseDuration reads whole or fractional seconds ("93", "93.5") or
@@ -823,31 +826,64 @@ func parseFlag(s string) (bool, error) {
 	return false, errNotFlag
 }
 
+// maxTags is the most tags a tag list may hold. A longer one is not read
+// (a warning): Talkdesk's ringing groups are a handful, and a body of a
+// million one-letter tags would otherwise cost many times its size.
+const maxTags = 1024
+
 // parseTags reads a comma-separated list or a JSON array of strings, each
-// tag trimmed and empty ones dropped; nil when no tag is left.
+// tag trimmed and empty ones dropped; nil when no tag is left. More than
+// maxTags tags are an error.
 func parseTags(s string) ([]string, error) {
 	if t := strings.TrimSpace(s); strings.HasPrefix(t, "[") {
 		return parseTagArray([]byte(t))
 	}
-	var tags []string
+	keep := func(tag string) bool { return tag != "" && !unset(tag) }
+	n := 0
 	for tag := range strings.SplitSeq(s, ",") {
-		if tag = strings.TrimSpace(tag); tag != "" && !unset(tag) {
+		if keep(strings.TrimSpace(tag)) {
+			if n++; n > maxTags {
+				return nil, errTooManyTags
+			}
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	tags := make([]string, 0, n)
+	for tag := range strings.SplitSeq(s, ",") {
+		if tag = strings.TrimSpace(tag); keep(tag) {
 			tags = append(tags, tag)
 		}
 	}
 	return tags, nil
 }
 
+// parseTagArray reads a JSON array of strings, one element at a time so
+// that a long one fails at maxTags + 1.
 func parseTagArray(b []byte) ([]string, error) {
-	var arr []string
-	if err := json.Unmarshal(b, &arr); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, errNotTags
 	}
 	var tags []string
-	for _, tag := range arr {
+	for dec.More() {
+		var tag string
+		if err := dec.Decode(&tag); err != nil {
+			return nil, errNotTags
+		}
 		if tag = strings.TrimSpace(tag); tag != "" {
+			if len(tags) == maxTags {
+				return nil, errTooManyTags
+			}
 			tags = append(tags, tag)
 		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, errNotTags
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errNotTags
 	}
 	return tags, nil
 }

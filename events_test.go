@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,6 +409,16 @@ func TestParseTags(t *testing.T) {
 		{` , ,`, nil, false},
 		{`[sales`, nil, true},
 		{`[1,2]`, nil, true},
+		{`["a"] x`, nil, true},
+		{`["a"]]`, nil, true},
+		{`[null, "a"]`, []string{"a"}, false},
+		// At most maxTags tags; empty ones do not count.
+		{strings.Repeat("t,", maxTags), slices.Repeat([]string{"t"}, maxTags), false},
+		{strings.Repeat("t,", maxTags) + "u", nil, true},
+		{"t" + strings.Repeat(",", 100000) + "u", []string{"t", "u"}, false},
+		{`["t"` + strings.Repeat(`,"t"`, maxTags-1) + `]`, slices.Repeat([]string{"t"}, maxTags), false},
+		{`["t"` + strings.Repeat(`,"t"`, maxTags) + `]`, nil, true},
+		{`["t"` + strings.Repeat(`,""`, 100000) + `]`, []string{"t"}, false},
 	}
 	for _, tt := range tests {
 		got, err := parseTags(tt.in)

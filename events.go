@@ -406,12 +406,13 @@ func parseEvent(t Trigger, body []byte, now time.Time) (*Event, error) {
 	ev := &Event{Type: t, ReceivedAt: now.UTC(), Payload: pv.Interface()}
 	for i := range sc.pairs {
 		p := &sc.pairs[i]
-		fi, ok := spec.byKey[string(p.key)]
+		fi, ok := spec.byKey[string(sc.key(p))]
 		if !ok {
 			continue
 		}
 		f := &spec.fields[fi]
-		if w, ok := f.set(v.Field(f.index), p); !ok {
+		val := sc.value(p)
+		if w, ok := f.set(v.Field(f.index), &val); !ok {
 			ev.Warnings = append(ev.Warnings, w)
 		}
 	}
@@ -591,7 +592,7 @@ const maxWarningValue = 256
 
 // set stores the value of p into the field fv. It reports false, with a
 // warning, when the value is present but cannot be read.
-func (f *payloadField) set(fv reflect.Value, p *objectMember) (PayloadWarning, bool) {
+func (f *payloadField) set(fv reflect.Value, p *memberValue) (PayloadWarning, bool) {
 	var s string
 	switch p.kind {
 	case memberString:
@@ -608,7 +609,7 @@ func (f *payloadField) set(fv reflect.Value, p *objectMember) (PayloadWarning, b
 				return PayloadWarning{}, true
 			}
 		}
-		return f.warn(string(p.val), "not a string"), false
+		return f.warn(string(p.val[:min(len(p.val), maxWarningValue+1)]), "not a string"), false
 	}
 	if unset(s) {
 		return PayloadWarning{}, true

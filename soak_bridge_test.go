@@ -180,8 +180,9 @@ func TestActionServerSoak(t *testing.T) {
 		return nil, errors.New("database unavailable at 10.0.0.7") // logged, not answered
 	})
 	srv.Handle("panic", func(ctx context.Context, req *talkdesk.ActionRequest) (*talkdesk.ActionResult, error) {
-		var m map[string]int
-		m["boom"]++ // a nil map
+		ref, _ := bind(req)
+		fields := strings.Split(ref, ":")
+		_ = fields[1] // "ref-01234" has no colon: index out of range
 		return nil, nil
 	})
 	started := sync.Map{} // ref -> chan struct{}, closed when the wait action runs

@@ -164,9 +164,11 @@ func newSoakReceiver(events []soakEvent, log *talkdesk.EventLog) *soakReceiver {
 // retrying after a 500 or a failed connection, at whatever address the
 // receiver has now.
 type soakSender struct {
-	client *http.Client
-	base   atomic.Pointer[string]
-	acked  []atomic.Int32 // 200s by event
+	client   *http.Client
+	base     atomic.Pointer[string]
+	acked    []atomic.Int32 // 200s by event
+	distinct atomic.Int64   // events acknowledged at least once
+	onAck    func(distinct int64)
 
 	deliveries, ok, serverErrors, connErrors atomic.Int64
 }
@@ -236,7 +238,9 @@ func (s *soakSender) deliver(ctx context.Context, i int, ev soakEvent) error {
 		switch resp.StatusCode {
 		case http.StatusOK:
 			s.ok.Add(1)
-			s.acked[i].Add(1)
+			if s.acked[i].Add(1) == 1 && s.onAck != nil {
+				s.onAck(s.distinct.Add(1))
+			}
 			return nil
 		case http.StatusInternalServerError:
 			s.serverErrors.Add(1)
@@ -511,37 +515,36 @@ func TestWebhookSoakSurvivesSIGKILL(t *testing.T) {
 	first := startSoakChild(t, path, len(events))
 	s := newSoakSender(len(events))
 	s.base.Store(&first.url)
-	start := time.Now()
-	sent := make(chan error, 1)
-	go func() { sent <- s.run(ctx, events, jobs) }()
-
-	// Kill the receiver once half the events are acknowledged.
-	var ackedBeforeKill []int
-	tick := time.NewTicker(time.Millisecond)
-	for len(ackedBeforeKill) == 0 {
-		select {
-		case err := <-sent:
-			t.Fatalf("the deliveries ended before the kill: %v", err)
-		case <-tick.C:
-		}
-		acked := 0
-		for i := range s.acked {
-			if s.acked[i].Load() > 0 {
-				acked++
-			}
-		}
-		if acked < len(events)/2 {
-			continue
-		}
-		first.cmd.Process.Kill() // SIGKILL, with deliveries in flight
-		first.cmd.Wait()
-		for i := range s.acked {
-			if s.acked[i].Load() > 0 {
-				ackedBeforeKill = append(ackedBeforeKill, i)
+	// The sender that gets the answer making half the events acknowledged
+	// waits there while the receiver is killed: the kill comes with the
+	// other senders' deliveries in flight, and before the last answer.
+	half, killed := make(chan struct{}), make(chan struct{})
+	s.onAck = func(distinct int64) {
+		if distinct == int64(len(events)/2) {
+			close(half)
+			select {
+			case <-killed:
+			case <-ctx.Done():
 			}
 		}
 	}
-	tick.Stop()
+	start := time.Now()
+	sent := make(chan error, 1)
+	go func() { sent <- s.run(ctx, events, jobs) }()
+	select {
+	case <-half:
+	case err := <-sent:
+		t.Fatalf("the deliveries ended before half were acknowledged: %v", err)
+	}
+	first.cmd.Process.Kill() // SIGKILL
+	first.cmd.Wait()
+	var ackedBeforeKill []int
+	for i := range s.acked {
+		if s.acked[i].Load() > 0 {
+			ackedBeforeKill = append(ackedBeforeKill, i)
+		}
+	}
+	close(killed)
 	<-first.done
 	killedAt := time.Since(start)
 
@@ -562,9 +565,9 @@ func TestWebhookSoakSurvivesSIGKILL(t *testing.T) {
 			t.Errorf("receiver: %s", l)
 		}
 	}
-	for i := range events {
-		if s.acked[i].Load() == 0 {
-			t.Errorf("event %d was never acknowledged", i)
+	for i, ev := range events {
+		if n, want := s.acked[i].Load(), 1+boolInt(ev.twice); n != want {
+			t.Errorf("event %d was acknowledged %d times, want %d", i, n, want)
 		}
 	}
 	checkSoakLog(t, path, events) // every event once: those acknowledged before the kill among them

@@ -460,8 +460,8 @@ func (s *ActionServer) lookup(r *http.Request) (string, ActionFunc) {
 
 // actionWire is the body of an action request.
 type actionWire struct {
-	Auth map[string]jsonScalar `json:"auth"`
-	Data json.RawMessage       `json:"data"`
+	Auth actionAuth      `json:"auth"`
+	Data json.RawMessage `json:"data"`
 	Meta struct {
 		ContactExternalID jsonScalar `json:"contact_external_id"`
 		AgentExternalID   jsonScalar `json:"agent_external_id"`
@@ -514,17 +514,12 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 	if b := bytes.TrimLeft(buf.Bytes(), " \t\r\n"); b[0] != '{' { // valid JSON, so not empty
 		return nil, actionNotObject // null
 	}
-	req := &ActionRequest{Action: name}
-	if wire.Auth != nil {
-		req.Auth = make(map[string]string, len(wire.Auth))
-		for k, v := range wire.Auth {
-			if v.bad {
-				return nil, "auth field " + quoteField(k) + " must be a string, number or boolean"
-			}
-			if !v.null {
-				req.Auth[k] = v.s
-			}
-		}
+	req := &ActionRequest{Action: name, Auth: wire.Auth.m}
+	if wire.Auth.tooDeep {
+		return nil, "auth fields must be strings, numbers or booleans"
+	}
+	if wire.Auth.bad != "" {
+		return nil, "auth field " + quoteField(wire.Auth.bad) + " must be a string, number or boolean"
 	}
 	m := &wire.Meta
 	if m.ContactExternalID.bad {
@@ -546,6 +541,61 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 
 func tooLarge(limit int64) string {
 	return "request body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
+}
+
+// actionAuth decodes the auth hash straight into the map of
+// ActionRequest.Auth: strings as themselves, numbers and booleans as their
+// JSON text, null values left out, the last of duplicate keys kept (as
+// json.Unmarshal into a map does). An object or array value is recorded in
+// bad rather than failing, so that parse can name the field. Reading the
+// members with the event scanner first sizes the map once: a hash of a
+// hundred thousand keys costs a few times its size, not twenty.
+type actionAuth struct {
+	m       map[string]string // nil when the hash is absent or null
+	bad     string            // the first field that is an object or an array
+	tooDeep bool              // a field nested deeper than the scanner reads
+}
+
+var mapOfStrings = reflect.TypeFor[map[string]string]()
+
+func (a *actionAuth) UnmarshalJSON(raw []byte) error { // raw is one valid JSON value
+	switch raw[0] {
+	case 'n':
+		return nil
+	case '{':
+	default:
+		return &json.UnmarshalTypeError{Value: "non-object", Type: mapOfStrings} // json adds Field "auth"
+	}
+	sc := scanPool.Get().(*objectScanner)
+	defer sc.release()
+	if err := sc.scan(raw); err != nil { // only errTooDeep: json validated raw
+		a.tooDeep = true
+		return nil
+	}
+	if a.m == nil { // a second auth hash adds to the first, as json does for maps
+		size := len(sc.pairs)
+		if size > 64 { // not a hash of credentials: size the map for its distinct keys only
+			size = sc.distinctKeys()
+		}
+		a.m = make(map[string]string, size)
+	}
+	for i := range sc.pairs {
+		p := &sc.pairs[i]
+		key := string(sc.key(p))
+		switch v := sc.value(p); p.kind {
+		case memberComposite:
+			if a.bad == "" {
+				a.bad = key
+			}
+		case memberNull:
+			delete(a.m, key)
+		case memberString:
+			a.m[key] = v.str()
+		default: // a number, true or false
+			a.m[key] = string(v.val)
+		}
+	}
+	return nil
 }
 
 // jsonScalar decodes a JSON scalar as a string: a string as itself, a

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -92,15 +94,18 @@ var triggerInfos = func() map[Trigger]*triggerInfo {
 //
 //   - durations (total_duration, duration, waiting_time, hold_time): whole
 //     or fractional seconds ("93", "93.5") or h:mm:ss ("00:01:33",
-//     "1:02:03.5");
+//     "1:02:03.5"), up to the largest time.Duration (about 292 years);
 //   - instants (start_time, timestamp): RFC 3339 with or without fraction
 //     and zone (no zone is UTC), "2006-01-02 15:04:05" (UTC, optionally
 //     with a fraction and a zone such as "+0000" or "UTC"), Unix seconds or
-//     Unix milliseconds (13 digits or more), always returned in UTC;
+//     Unix milliseconds (13 digits or more), always returned in UTC, from
+//     1677-09-21 to 2262-04-11 (the times whose Unix nanoseconds fit an
+//     int64);
 //   - flags (in_business_hours, proactive_outbound, is_transfer, phone_vip,
 //     phone_ivr): true/false, 1/0 or yes/no in any case; nil when not given;
 //   - tag lists (tags, agent_tags): comma-separated or a JSON array (as a
-//     string or as an array), each tag trimmed, empty ones dropped.
+//     string or as an array), each tag trimmed, empty ones dropped; a list
+//     of more than 1024 tags is not read.
 //
 // A value that is empty, or still the unfilled template ("{{agent.name}}"),
 // leaves its field at the zero value. The tags title, default and
@@ -401,12 +406,13 @@ func parseEvent(t Trigger, body []byte, now time.Time) (*Event, error) {
 	ev := &Event{Type: t, ReceivedAt: now.UTC(), Payload: pv.Interface()}
 	for i := range sc.pairs {
 		p := &sc.pairs[i]
-		fi, ok := spec.byKey[string(p.key)]
+		fi, ok := spec.byKey[string(sc.key(p))]
 		if !ok {
 			continue
 		}
 		f := &spec.fields[fi]
-		if w, ok := f.set(v.Field(f.index), p); !ok {
+		val := sc.value(p)
+		if w, ok := f.set(v.Field(f.index), &val); !ok {
 			ev.Warnings = append(ev.Warnings, w)
 		}
 	}
@@ -586,7 +592,7 @@ const maxWarningValue = 256
 
 // set stores the value of p into the field fv. It reports false, with a
 // warning, when the value is present but cannot be read.
-func (f *payloadField) set(fv reflect.Value, p *objectMember) (PayloadWarning, bool) {
+func (f *payloadField) set(fv reflect.Value, p *memberValue) (PayloadWarning, bool) {
 	var s string
 	switch p.kind {
 	case memberString:
@@ -603,7 +609,7 @@ func (f *payloadField) set(fv reflect.Value, p *objectMember) (PayloadWarning, b
 				return PayloadWarning{}, true
 			}
 		}
-		return f.warn(string(p.val), "not a string"), false
+		return f.warn(string(p.val[:min(len(p.val), maxWarningValue+1)]), "not a string"), false
 	}
 	if unset(s) {
 		return PayloadWarning{}, true
@@ -656,10 +662,13 @@ func unset(s string) bool {
 }
 
 var (
-	errNotDuration = errors.New("not a duration (seconds or h:mm:ss)")
-	errNotInstant  = errors.New("not a time (RFC 3339, 2006-01-02 15:04:05, or Unix seconds or milliseconds)")
-	errNotFlag     = errors.New("not a flag (true/false, 1/0, yes/no)")
-	errNotTags     = errors.New("not a tag list (comma-separated or a JSON array of strings)")
+	errNotDuration   = errors.New("not a duration (seconds or h:mm:ss)")
+	errDurationRange = errors.New("duration out of range (over 292 years)")
+	errNotInstant    = errors.New("not a time (RFC 3339, 2006-01-02 15:04:05, or Unix seconds or milliseconds)")
+	errInstantRange  = errors.New("time out of range (before 1677-09-21 or after 2262-04-11)")
+	errNotFlag       = errors.New("not a flag (true/false, 1/0, yes/no)")
+	errNotTags       = errors.New("not a tag list (comma-separated or a JSON array of strings)")
+	errTooManyTags   = fmt.Errorf("more than %d tags", maxTags)
 )
 
 // parseDuration reads whole or fractional seconds ("93", "93.5") or
@@ -687,28 +696,55 @@ func parseDuration(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, errNotDuration
 	}
-	return time.Duration(hm[0])*time.Hour + time.Duration(hm[1])*time.Minute + sec, nil
+	rest := time.Duration(hm[1])*time.Minute + sec // under an hour
+	if hm[0] > int64((math.MaxInt64-rest)/time.Hour) {
+		return 0, errDurationRange
+	}
+	return time.Duration(hm[0])*time.Hour + rest, nil
 }
 
 // parseSeconds reads a non-negative decimal number of seconds exactly, to
-// the nanosecond: "93", "93.5", "0.000000001".
+// the nanosecond: "93", "93.5", "0.000000001". A number beyond the largest
+// time.Duration (about 292 years) is out of range, not wrapped around.
 func parseSeconds(s string) (time.Duration, error) {
+	ns, err := parseNanos(s)
+	if err != nil {
+		return 0, err
+	}
+	if ns > math.MaxInt64 {
+		return 0, errDurationRange
+	}
+	return time.Duration(ns), nil
+}
+
+// maxWholeSeconds is the whole seconds of the largest time.Duration.
+const maxWholeSeconds = math.MaxInt64 / 1_000_000_000 // 9223372036
+
+// parseNanos reads a non-negative decimal number of seconds as
+// nanoseconds, up to 1<<63 (the magnitude of the smallest time.Duration).
+func parseNanos(s string) (uint64, error) {
 	whole, frac, dot := strings.Cut(s, ".")
 	if whole == "" && frac == "" || dot && frac == "" || len(whole) > 11 ||
 		strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
 		return 0, errNotDuration
 	}
-	var d int64
+	var sec uint64
 	for _, c := range []byte(whole) {
-		d = d*10 + int64(c-'0')
+		sec = sec*10 + uint64(c-'0') // at most 11 digits: no overflow
 	}
-	d *= int64(time.Second)
-	scale := int64(time.Second)
+	if sec > maxWholeSeconds+1 {
+		return 0, errDurationRange
+	}
+	ns := sec * uint64(time.Second)
+	scale := uint64(time.Second)
 	for _, c := range []byte(frac) {
 		scale /= 10
-		d += int64(c-'0') * scale // digits past the nanosecond add 0
+		ns += uint64(c-'0') * scale // digits past the nanosecond add 0
 	}
-	return time.Duration(d), nil
+	if ns > 1<<63 {
+		return 0, errDurationRange
+	}
+	return ns, nil
 }
 
 // instantLayouts are the layouts of Talkdesk times that are not Unix
@@ -724,10 +760,25 @@ var instantLayouts = []string{
 	"2006-01-02 15:04:05 UTC",
 }
 
+// The instants an Event holds: those whose Unix time in nanoseconds is an
+// int64, which an EventLog indexes (and JSON can encode).
+var (
+	minInstant = time.Unix(0, math.MinInt64).UTC() // 1677-09-21T00:12:43.145224192Z
+	maxInstant = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11T23:47:16.854775807Z
+)
+
 // parseInstant reads a time in one of instantLayouts (no zone means UTC),
 // or Unix seconds or milliseconds (13 or more digits), and returns it in
-// UTC.
+// UTC. A time outside [minInstant, maxInstant] is out of range.
 func parseInstant(s string) (time.Time, error) {
+	t, err := parseAnyInstant(s)
+	if err == nil && (t.Before(minInstant) || t.After(maxInstant)) {
+		return time.Time{}, errInstantRange
+	}
+	return t, err
+}
+
+func parseAnyInstant(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s != "" && strings.Trim(s, "0123456789.") == "" {
 		whole, frac, _ := strings.Cut(s, ".")
@@ -742,10 +793,13 @@ func parseInstant(s string) (time.Time, error) {
 			return time.UnixMilli(ms).UTC(), nil
 		}
 		d, err := parseSeconds(s)
+		if err == errDurationRange {
+			return time.Time{}, errInstantRange
+		}
 		if err != nil {
 			return time.Time{}, errNotInstant
 		}
-		return time.Unix(0, 0).Add(d).UTC(), nil
+		return time.Unix(0, int64(d)).UTC(), nil
 	}
 	if len(s) < len("2006-01-02T15:04:05") {
 		return time.Time{}, errNotInstant
@@ -773,31 +827,64 @@ func parseFlag(s string) (bool, error) {
 	return false, errNotFlag
 }
 
+// maxTags is the most tags a tag list may hold. A longer one is not read
+// (a warning): Talkdesk's ringing groups are a handful, and a body of a
+// million one-letter tags would otherwise cost many times its size.
+const maxTags = 1024
+
 // parseTags reads a comma-separated list or a JSON array of strings, each
-// tag trimmed and empty ones dropped; nil when no tag is left.
+// tag trimmed and empty ones dropped; nil when no tag is left. More than
+// maxTags tags are an error.
 func parseTags(s string) ([]string, error) {
 	if t := strings.TrimSpace(s); strings.HasPrefix(t, "[") {
 		return parseTagArray([]byte(t))
 	}
-	var tags []string
+	keep := func(tag string) bool { return tag != "" && !unset(tag) }
+	n := 0
 	for tag := range strings.SplitSeq(s, ",") {
-		if tag = strings.TrimSpace(tag); tag != "" && !unset(tag) {
+		if keep(strings.TrimSpace(tag)) {
+			if n++; n > maxTags {
+				return nil, errTooManyTags
+			}
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	tags := make([]string, 0, n)
+	for tag := range strings.SplitSeq(s, ",") {
+		if tag = strings.TrimSpace(tag); keep(tag) {
 			tags = append(tags, tag)
 		}
 	}
 	return tags, nil
 }
 
+// parseTagArray reads a JSON array of strings, one element at a time so
+// that a long one fails at maxTags + 1.
 func parseTagArray(b []byte) ([]string, error) {
-	var arr []string
-	if err := json.Unmarshal(b, &arr); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, errNotTags
 	}
 	var tags []string
-	for _, tag := range arr {
+	for dec.More() {
+		var tag string
+		if err := dec.Decode(&tag); err != nil {
+			return nil, errNotTags
+		}
 		if tag = strings.TrimSpace(tag); tag != "" {
+			if len(tags) == maxTags {
+				return nil, errTooManyTags
+			}
 			tags = append(tags, tag)
 		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, errNotTags
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errNotTags
 	}
 	return tags, nil
 }
@@ -904,14 +991,17 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 // parseSignedSeconds reads what appendSeconds writes.
 func parseSignedSeconds(s string) (time.Duration, error) {
 	neg := strings.HasPrefix(s, "-")
-	d, err := parseSeconds(strings.TrimPrefix(s, "-"))
+	ns, err := parseNanos(strings.TrimPrefix(s, "-"))
+	if err == nil && !neg && ns > math.MaxInt64 {
+		err = errDurationRange
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%q: %w", s, err)
 	}
 	if neg {
-		d = -d
+		return -time.Duration(ns), nil // 1<<63 gives math.MinInt64
 	}
-	return d, nil
+	return time.Duration(ns), nil
 }
 
 func marshalPayload[T any](p *T) ([]byte, error) {

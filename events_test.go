@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +299,15 @@ func TestParseDuration(t *testing.T) {
 		{"::", 0, true},
 		{"99999999999999", 0, true},
 		{"5s", 0, true},
+		// The largest time.Duration, and what would overflow it.
+		{"9223372036.854775807", math.MaxInt64, false},
+		{"2562047:47:16.854775807", math.MaxInt64, false},
+		{"9223372036.854775808", 0, true},
+		{"9223372037", 0, true},
+		{"99999999999", 0, true},
+		{"2562047:47:16.854775808", 0, true},
+		{"2562048:00:00", 0, true},
+		{"999999999:00:00", 0, true},
 	}
 	for _, tt := range tests {
 		got, err := parseDuration(tt.in)
@@ -340,6 +351,19 @@ func TestParseInstant(t *testing.T) {
 		{"1.2.3", time.Time{}, true},
 		{"99999999999999999999", time.Time{}, true},
 		{"-1714990272", time.Time{}, true},
+		// The times whose Unix nanoseconds fit an int64, and beyond.
+		{"9223372036.854775807", time.Unix(0, math.MaxInt64).UTC(), false},
+		{"9223372036854", time.UnixMilli(9223372036854).UTC(), false},
+		{"2262-04-11T23:47:16.854775807Z", time.Unix(0, math.MaxInt64).UTC(), false},
+		{"1677-09-21T00:12:43.145224192Z", time.Unix(0, math.MinInt64).UTC(), false},
+		{"9223372036.854775808", time.Time{}, true},
+		{"99999999999", time.Time{}, true},
+		{"9223372036855", time.Time{}, true},
+		{"9999999999999999", time.Time{}, true},
+		{"2262-04-12T00:00:00Z", time.Time{}, true},
+		{"9999-12-31T23:59:59Z", time.Time{}, true},
+		{"1677-09-21T00:12:43.145224191Z", time.Time{}, true},
+		{"0001-01-01T00:00:00Z", time.Time{}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseInstant(tt.in)
@@ -385,6 +409,16 @@ func TestParseTags(t *testing.T) {
 		{` , ,`, nil, false},
 		{`[sales`, nil, true},
 		{`[1,2]`, nil, true},
+		{`["a"] x`, nil, true},
+		{`["a"]]`, nil, true},
+		{`[null, "a"]`, []string{"a"}, false},
+		// At most maxTags tags; empty ones do not count.
+		{strings.Repeat("t,", maxTags), slices.Repeat([]string{"t"}, maxTags), false},
+		{strings.Repeat("t,", maxTags) + "u", nil, true},
+		{"t" + strings.Repeat(",", 100000) + "u", []string{"t", "u"}, false},
+		{`["t"` + strings.Repeat(`,"t"`, maxTags-1) + `]`, slices.Repeat([]string{"t"}, maxTags), false},
+		{`["t"` + strings.Repeat(`,"t"`, maxTags) + `]`, nil, true},
+		{`["t"` + strings.Repeat(`,""`, 100000) + `]`, []string{"t"}, false},
 	}
 	for _, tt := range tests {
 		got, err := parseTags(tt.in)
@@ -557,5 +591,21 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	want := []string{"id", "type", "event", "occurred_at", "received_at", "account_id", "interaction_id", "call_id", "contact_id", "agent_id", "actor", "payload", "raw"}
 	if diff := cmp.Diff(want, names, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 		t.Errorf("Event JSON keys (-want +got):\n%s", diff)
+	}
+}
+
+// TestSignedSecondsRoundTrip: the seconds the payload types encode read
+// back to the same duration, down to the extremes.
+func TestSignedSecondsRoundTrip(t *testing.T) {
+	for _, d := range []time.Duration{0, 1, -1, 93 * time.Second, math.MaxInt64, math.MinInt64, math.MinInt64 + 1} {
+		s := string(appendSeconds(nil, d))
+		if got, err := parseSignedSeconds(s); err != nil || got != d {
+			t.Errorf("%d encodes as %s, read back as %d, %v", d, s, got, err)
+		}
+	}
+	for _, s := range []string{"9223372036.854775808", "-9223372036.854775809"} {
+		if got, err := parseSignedSeconds(s); err == nil {
+			t.Errorf("parseSignedSeconds(%s) = %d, want an error", s, got)
+		}
 	}
 }

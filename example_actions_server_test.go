@@ -37,7 +37,7 @@ func ExampleNewActionServer() {
 		// req.Meta.ContactExternalID ...
 		return &talkdesk.ActionResult{Message: "Case successfully created", ExternalID: "case-1"}, nil
 	})
-	ts := httptest.NewServer(srv) // in production: http.ListenAndServe(addr, srv)
+	ts := httptest.NewServer(srv) // in production: an http.Server with timeouts (see the README)
 	defer ts.Close()
 
 	ctx := context.Background()

@@ -1,6 +1,7 @@
 package talkdesk
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -279,7 +280,11 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, t, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	var body bytes.Buffer
+	if r.ContentLength > 0 { // read a body of known length into one buffer of that size
+		body.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err = body.ReadFrom(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -289,7 +294,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	ev, err := parseEvent(t, body, h.now())
+	ev, err := parseEvent(t, body.Bytes(), h.now())
 	if err != nil {
 		h.reject(w, r, t, http.StatusBadRequest, "body is not a JSON object")
 		return

@@ -86,14 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	hs := newServer(mux, logger)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	base := "http://" + ln.Addr().String() + prefix
@@ -114,6 +107,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return errors.Join(err, serr)
 	}
 	return err
+}
+
+// newServer returns the HTTP server of the bridge, logging its errors to
+// logger. Its timeouts keep a misbehaving or hostile client from holding
+// connections (and a goroutine each) open: one that sends its headers a
+// byte at a time (slowloris) is cut off after ReadHeaderTimeout, one that
+// never finishes its body after ReadTimeout, and keep-alive connections
+// left idle between actions are closed after IdleTimeout. WriteTimeout
+// leaves an action, which runs before the answer, a minute.
+func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // callOnce plays Talkdesk: it sends the contract's sample request to the

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/talkdeskgo/talkdesk"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
@@ -116,5 +118,29 @@ func TestRunServeNeedsCredentials(t *testing.T) {
 	err := run(context.Background(), []string{"-serve"}, noEnv, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "BRIDGE_PASSWORD") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestServerTimeouts: the server the example starts cuts off clients that
+// trickle their headers (slowloris) or body, and closes idle keep-alive
+// connections, each within minutes. Without these timeouts such a client
+// holds a connection and a goroutine for as long as it likes.
+func TestServerTimeouts(t *testing.T) {
+	s := newServer(http.NotFoundHandler(), slog.New(slog.DiscardHandler))
+	for _, tt := range []struct {
+		name      string
+		got, most time.Duration
+	}{
+		{"ReadHeaderTimeout", s.ReadHeaderTimeout, 30 * time.Second},
+		{"ReadTimeout", s.ReadTimeout, 2 * time.Minute},
+		{"WriteTimeout", s.WriteTimeout, 5 * time.Minute},
+		{"IdleTimeout", s.IdleTimeout, 5 * time.Minute},
+	} {
+		if tt.got <= 0 || tt.got > tt.most {
+			t.Errorf("%s is %s, want at most %s and not 0", tt.name, tt.got, tt.most)
+		}
+	}
+	if s.ReadHeaderTimeout > s.ReadTimeout {
+		t.Errorf("ReadHeaderTimeout %s is longer than ReadTimeout %s", s.ReadHeaderTimeout, s.ReadTimeout)
 	}
 }

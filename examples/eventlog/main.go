@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := newServer(mux)
 	go server.Serve(ln)
 	defer server.Shutdown(context.Background())
 
@@ -171,6 +171,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// newServer returns the HTTP server of the webhook handler. Its timeouts
+// keep a misbehaving or hostile client from holding connections (and a
+// goroutine each) open: one that sends its headers a byte at a time
+// (slowloris) is cut off after ReadHeaderTimeout, one that never finishes
+// its body after ReadTimeout, and keep-alive connections left idle between
+// deliveries are closed after IdleTimeout. WriteTimeout leaves the
+// handlers, which run after the event is stored and before the answer, a
+// minute.
+func newServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
 }
 
 // describe says what happened in one event.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,5 +56,29 @@ func TestEventLogExample(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Event log "+path+": 11 events") {
 		t.Errorf("second run:\n%s", out.String())
+	}
+}
+
+// TestServerTimeouts: the server the example starts cuts off clients that
+// trickle their headers (slowloris) or body, and closes idle keep-alive
+// connections, each within minutes. Without these timeouts such a client
+// holds a connection and a goroutine for as long as it likes.
+func TestServerTimeouts(t *testing.T) {
+	s := newServer(http.NotFoundHandler())
+	for _, tt := range []struct {
+		name      string
+		got, most time.Duration
+	}{
+		{"ReadHeaderTimeout", s.ReadHeaderTimeout, 30 * time.Second},
+		{"ReadTimeout", s.ReadTimeout, 2 * time.Minute},
+		{"WriteTimeout", s.WriteTimeout, 5 * time.Minute},
+		{"IdleTimeout", s.IdleTimeout, 5 * time.Minute},
+	} {
+		if tt.got <= 0 || tt.got > tt.most {
+			t.Errorf("%s is %s, want at most %s and not 0", tt.name, tt.got, tt.most)
+		}
+	}
+	if s.ReadHeaderTimeout > s.ReadTimeout {
+		t.Errorf("ReadHeaderTimeout %s is longer than ReadTimeout %s", s.ReadHeaderTimeout, s.ReadTimeout)
 	}
 }

@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := newServer(mux)
 	go server.Serve(ln)
 	defer server.Shutdown(context.Background())
 
@@ -136,6 +136,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 	}
 	return nil
+}
+
+// newServer returns the HTTP server of the webhook handler. Its timeouts
+// keep a misbehaving or hostile client from holding connections (and a
+// goroutine each) open: one that sends its headers a byte at a time
+// (slowloris) is cut off after ReadHeaderTimeout, one that never finishes
+// its body after ReadTimeout, and keep-alive connections left idle between
+// deliveries are closed after IdleTimeout. WriteTimeout leaves the
+// handlers, which run before the answer, a minute.
+func newServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
 }
 
 // printEvent prints one event: its trigger, IDs, actor and typed payload.

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/talkdeskgo/talkdesk"
 )
@@ -43,5 +45,29 @@ func TestWebhooksNeedsPublicURLForRealTalkdesk(t *testing.T) {
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "-public-url") {
 		t.Fatalf("run without -public-url: %v", err)
+	}
+}
+
+// TestServerTimeouts: the server the example starts cuts off clients that
+// trickle their headers (slowloris) or body, and closes idle keep-alive
+// connections, each within minutes. Without these timeouts such a client
+// holds a connection and a goroutine for as long as it likes.
+func TestServerTimeouts(t *testing.T) {
+	s := newServer(http.NotFoundHandler())
+	for _, tt := range []struct {
+		name      string
+		got, most time.Duration
+	}{
+		{"ReadHeaderTimeout", s.ReadHeaderTimeout, 30 * time.Second},
+		{"ReadTimeout", s.ReadTimeout, 2 * time.Minute},
+		{"WriteTimeout", s.WriteTimeout, 5 * time.Minute},
+		{"IdleTimeout", s.IdleTimeout, 5 * time.Minute},
+	} {
+		if tt.got <= 0 || tt.got > tt.most {
+			t.Errorf("%s is %s, want at most %s and not 0", tt.name, tt.got, tt.most)
+		}
+	}
+	if s.ReadHeaderTimeout > s.ReadTimeout {
+		t.Errorf("ReadHeaderTimeout %s is longer than ReadTimeout %s", s.ReadHeaderTimeout, s.ReadTimeout)
 	}
 }

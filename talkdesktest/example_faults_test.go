@@ -78,3 +78,24 @@ func ExampleFault_stall() {
 	fmt.Println(errors.Is(err, context.DeadlineExceeded))
 	// Output: true
 }
+
+// MaxInWindow shows what a throttle let through: here a Client limited to
+// 5 calls per 100 ms makes 12 calls.
+func ExampleServer_MaxInWindow() {
+	srv := talkdesktest.NewServer()
+	defer srv.Close()
+	contact := srv.AddContact(talkdesk.Contact{Name: "Ada"})
+	client, err := talkdesk.NewClient(append(srv.ClientOptions(), talkdesk.WithRateLimit(5, 100*time.Millisecond))...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 12 {
+		if _, err := client.GetContact(context.Background(), contact.ID); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Arrivals lag the starts a little: count windows somewhat shorter
+	// than the limit's.
+	fmt.Println(srv.MaxInWindow("GET", "/contacts/"+contact.ID, 50*time.Millisecond) <= 5)
+	// Output: true
+}

@@ -281,6 +281,55 @@ func TestBadTokenFromTheTokenEndpoint(t *testing.T) {
 	}
 }
 
+func TestMaxInWindow(t *testing.T) {
+	srv := newServer(t)
+	token := accessToken(t, srv)
+	for i := range 12 {
+		get(t, srv, "/contacts/none", token)
+		if i%4 == 3 {
+			time.Sleep(3 * time.Millisecond)
+		}
+	}
+	postCallback(t, context.Background(), srv, token)
+
+	// Against a count of every window, from the recorded arrival times.
+	var times []time.Time
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" {
+			times = append(times, r.Time)
+		}
+	}
+	if len(times) != 12 {
+		t.Fatalf("%d GETs recorded, want 12", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		if times[i].Before(times[i-1]) {
+			t.Fatalf("Requests out of arrival order: %v before %v", times[i-1], times[i])
+		}
+	}
+	for _, window := range []time.Duration{time.Nanosecond, times[3].Sub(times[0]), times[4].Sub(times[0]) + 1, times[11].Sub(times[2]), time.Hour} {
+		want := 0
+		for _, start := range times {
+			n := 0
+			for _, at := range times {
+				if !at.Before(start) && at.Sub(start) < window {
+					n++
+				}
+			}
+			want = max(want, n)
+		}
+		if got := srv.MaxInWindow("GET", "/contacts/none", window); got != want {
+			t.Errorf("MaxInWindow(GET, %v) = %d, want %d", window, got, want)
+		}
+	}
+	if got := srv.MaxInWindow("", "", time.Hour); got != 13 {
+		t.Errorf("MaxInWindow of every API route = %d, want 13 (not the token request)", got)
+	}
+	if got := srv.MaxInWindow("POST", talkdesktest.TokenPath, time.Hour); got != 1 {
+		t.Errorf("MaxInWindow of the token endpoint = %d, want 1", got)
+	}
+}
+
 func TestFaultKindString(t *testing.T) {
 	if s := talkdesktest.FaultCutBody.String(); s != "FaultCutBody" {
 		t.Errorf("FaultCutBody.String() = %q", s)

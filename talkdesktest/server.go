@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -199,6 +200,31 @@ func (s *Server) Count(method, path string) int {
 		}
 	}
 	return n
+}
+
+// MaxInWindow returns the most requests with this method and escaped path
+// that arrived within any window of the given length (from one arrival up
+// to, not including, window later): the busiest stretch a throttle let
+// through. An empty method matches every method; an empty path matches
+// every API route but not the token endpoint.
+func (s *Server) MaxInWindow(method, path string, window time.Duration) int {
+	var times []time.Time
+	s.mu.Lock()
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && (r.Path == path || path == "" && r.Path != TokenPath) {
+			times = append(times, r.Time)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(times, time.Time.Compare)
+	most, j := 0, 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= window {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most
 }
 
 // TokenRequests returns how many requests reached the token endpoint.

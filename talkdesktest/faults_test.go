@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/talkdeskgo/talkdesk"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -336,5 +337,31 @@ func TestFaultKindString(t *testing.T) {
 	}
 	if s := talkdesktest.FaultKind(99).String(); s != "FaultKind(99)" {
 		t.Errorf("FaultKind(99).String() = %q", s)
+	}
+}
+
+func TestActedCountsSubscriptions(t *testing.T) {
+	srv := newServer(t)
+	c := newClient(t, srv)
+	ctx := context.Background()
+	for _, trigger := range []talkdesk.Trigger{talkdesk.TriggerAgentLogIn, talkdesk.TriggerContactCreated} {
+		sub, err := c.Subscribe(ctx, trigger, "https://hooks.example.com/"+string(trigger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Unsubscribe(ctx, trigger, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Refused subscriptions did nothing.
+	if status, _ := send(t, srv, "POST", "/webhooks/triggers/agentLogIn", "application/json", `{"title":"no callback"}`, nil); status != 400 {
+		t.Errorf("subscription without a callback URL: %d, want 400", status)
+	}
+	srv.InjectFault(talkdesktest.Fault{Status: 503, Count: 1})
+	if _, err := c.Subscribe(ctx, talkdesk.TriggerAgentLogIn, "https://hooks.example.com/x"); err == nil {
+		t.Error("Subscribe under a 503 succeeded")
+	}
+	if n := srv.Acted(talkdesktest.OpSubscribe); n != 2 {
+		t.Errorf("Acted(OpSubscribe) = %d, want 2", n)
 	}
 }

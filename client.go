@@ -401,7 +401,8 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			if ctx.Err() != nil {
 				return nil, c.stopped(r, ctx.Err(), lastErr)
 			}
-			// The server answered, so it acted: only idempotent calls are retried.
+			// A success answer cut short: Talkdesk acted, so only
+			// idempotent calls are retried.
 			lastErr = fmt.Errorf("talkdesk: %s %s: reading response: %w", r.method, r.path, err)
 			if idempotent && err != errResponseTooLarge && attempt < maxAttempts {
 				if err := c.backoff(ctx, attempt, 0); err != nil {
@@ -594,12 +595,24 @@ func bodyReader(body []byte) io.Reader {
 
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readBody reads at most maxResponseBytes of resp's body into a pooled
-// buffer and always closes the body.
+// maxErrorBodyBytes bounds what the Client reads of an error answer: far
+// more than any error body Talkdesk sends.
+const maxErrorBodyBytes = 1 << 20
+
+// readBody reads resp's body into a pooled buffer and always closes the
+// body. Of a success answer it reads at most maxResponseBytes, and fails
+// when there is more or the body is cut short. Of an error answer it keeps
+// what it could read of the first maxErrorBodyBytes and never fails: the
+// status decides what happens next (a 429 or a 401 says Talkdesk did not
+// act), and a body too long or cut short only loses the error's details.
 func readBody(resp *http.Response) (*bytes.Buffer, error) {
 	defer resp.Body.Close()
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBodyBytes))
+		return buf, nil
+	}
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err == nil && buf.Len() > maxResponseBytes {
 		err = errResponseTooLarge

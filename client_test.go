@@ -153,6 +153,39 @@ func TestServerErrorAfterRetriesRunOut(t *testing.T) {
 	}
 }
 
+// TestErrorAnswerStatusDecidesWhateverItsBody: the status of an error
+// answer decides, even when its body is cut short or too long. A 429 says
+// Talkdesk did not act, so a POST is retried after it; a 503 is retried
+// for a GET; a 500 to a POST keeps its status.
+func TestErrorAnswerStatusDecidesWhateverItsBody(t *testing.T) {
+	srv, id := newFake(t)
+	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	ctx := context.Background()
+	cb := &talkdesk.CallbackRequest{TalkdeskPhoneNumber: "+14155550100", ContactPhoneNumber: "+351912345678"}
+
+	srv.InjectFault(talkdesktest.Fault{Path: "/calls/callback", Kind: talkdesktest.FaultCutBody, Status: 429, Count: 1})
+	if err := c.CreateCallback(ctx, cb); err != nil {
+		t.Errorf("POST after a 429 with its body cut: %v, want a retry and success", err)
+	}
+	if n := srv.Acted(talkdesktest.OpCreateCallback); n != 1 {
+		t.Errorf("the fake acted %d times, want 1", n)
+	}
+
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Kind: talkdesktest.FaultOversize, Status: 503, Count: 1})
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Errorf("GET after a 503 with an oversized body: %v, want a retry and success", err)
+	}
+
+	srv.InjectFault(talkdesktest.Fault{Path: "/calls/callback", Kind: talkdesktest.FaultOversize, Status: 500, Count: 1})
+	var apiErr *talkdesk.APIError
+	if err := c.CreateCallback(ctx, cb); !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
+		t.Errorf("POST answered 500 with an oversized body: %v, want an APIError 500", err)
+	}
+	if n := srv.Acted(talkdesktest.OpCreateCallback); n != 1 {
+		t.Errorf("the fake acted %d times, want 1 (the 500 was not retried)", n)
+	}
+}
+
 // signalHandler is a slog.Handler that reports each record on a channel.
 type signalHandler struct{ records chan<- slog.Record }
 

@@ -318,11 +318,10 @@ type response struct {
 	Header     http.Header
 }
 
-// maxResponseBytes bounds the body the Client reads from any answer.
+// maxResponseBytes bounds the body the Client reads from a success answer
+// (ErrResponseTooLarge says 10 MiB).
 const maxResponseBytes = 10 << 20
 
-// errResponseTooLarge is returned when an answer's body passes maxResponseBytes.
-var errResponseTooLarge = fmt.Errorf("response body larger than %d bytes", maxResponseBytes)
 
 // do performs r: it builds the request, waits on the limiter, attaches the
 // bearer token, sends it, reads a bounded body, and then retries, fails
@@ -404,7 +403,7 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			// A success answer cut short: Talkdesk acted, so only
 			// idempotent calls are retried.
 			lastErr = fmt.Errorf("talkdesk: %s %s: reading response: %w", r.method, r.path, err)
-			if idempotent && err != errResponseTooLarge && attempt < maxAttempts {
+			if idempotent && err != ErrResponseTooLarge && attempt < maxAttempts {
 				if err := c.backoff(ctx, attempt, 0); err != nil {
 					return nil, c.stopped(r, err, lastErr)
 				}
@@ -615,7 +614,7 @@ func readBody(resp *http.Response) (*bytes.Buffer, error) {
 	}
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err == nil && buf.Len() > maxResponseBytes {
-		err = errResponseTooLarge
+		err = ErrResponseTooLarge
 	}
 	return buf, err
 }

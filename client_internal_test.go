@@ -156,7 +156,7 @@ func TestResponseBodyIsBounded(t *testing.T) {
 	})
 	c := testClient(t, srv.URL)
 	_, err := c.GetContact(context.Background(), "c1")
-	if err == nil || !strings.Contains(err.Error(), "larger than") {
+	if !errors.Is(err, ErrResponseTooLarge) {
 		t.Fatalf("error = %v, want a body-too-large error", err)
 	}
 	if got := n.Load(); got != 1 {

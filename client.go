@@ -11,9 +11,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -322,7 +324,6 @@ type response struct {
 // (ErrResponseTooLarge says 10 MiB).
 const maxResponseBytes = 10 << 20
 
-
 // do performs r: it builds the request, waits on the limiter, attaches the
 // bearer token, sends it, reads a bounded body, and then retries, fails
 // with an *APIError or decodes the answer into r.out. Every API call of
@@ -369,8 +370,14 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			return nil, lastErr // the token source has nothing newer
 		}
 
-		req, err := http.NewRequestWithContext(ctx, r.method, target, bodyReader(body))
+		gate := c.newReplayGate(ctx, r.method)
+		reqCtx := ctx
+		if gate != nil {
+			reqCtx = gate.ctx
+		}
+		req, err := http.NewRequestWithContext(reqCtx, r.method, target, bodyReader(body))
 		if err != nil {
+			gate.close()
 			return nil, fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
 		}
 		c.setHeaders(req, r, body != nil, tok)
@@ -378,10 +385,15 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 		start := time.Now()
 		resp, err := c.hc.Do(req)
 		if err != nil {
+			refused, isRefused := gate.refused()
+			gate.close()
 			err = unwrapURLError(err)
 			c.log(ctx, r, 0, attempt, start, err)
 			if ctx.Err() != nil {
 				return nil, c.stopped(r, ctx.Err(), lastErr)
+			}
+			if isRefused {
+				return nil, c.stopped(r, refused.err, lastErr)
 			}
 			lastErr = fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
 			if (idempotent || notSent(err)) && attempt < maxAttempts {
@@ -393,6 +405,9 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			return nil, lastErr
 		}
 
+		if gate != nil {
+			resp.Body = gatedBody{resp.Body, gate}
+		}
 		buf, err := readBody(resp)
 		c.log(ctx, r, resp.StatusCode, attempt, start, err)
 		if err != nil {
@@ -442,6 +457,81 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 		}
 		return nil, apiErr
 	}
+}
+
+// replayGate makes every connection net/http's Transport takes for one
+// request after the first wait on the limiter too: the Transport sends a
+// GET again by itself when a kept-alive connection fails before any
+// answer, and that request, which the server may have seen twice, would
+// otherwise pass the throttle. When the
+// limiter refuses such a wait, the gate cancels the request with
+// limiterRefused.
+type replayGate struct {
+	limiter Limiter
+	ctx     context.Context // the request's: ctx of do, with cancel and the trace
+	cancel  context.CancelCauseFunc
+	conns   atomic.Int32
+	trace   httptrace.ClientTrace
+}
+
+// newReplayGate returns a gate for a request of ctx, or nil when
+// throttling is off or net/http never sends a request with this method
+// twice (it replays GET, HEAD and OPTIONS; a POST, PUT or DELETE only when
+// not a byte of it reached the server). Give the request g.ctx, and call
+// g.close once its answer's body is closed or the request failed.
+func (c *Client) newReplayGate(ctx context.Context, method string) *replayGate {
+	switch {
+	case c.limiter == nil:
+		return nil
+	case method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions:
+		return nil
+	}
+	g := &replayGate{limiter: c.limiter}
+	g.ctx, g.cancel = context.WithCancelCause(ctx)
+	g.trace.GetConn = g.getConn
+	g.ctx = httptrace.WithClientTrace(g.ctx, &g.trace)
+	return g
+}
+
+func (g *replayGate) getConn(string) {
+	if g.conns.Add(1) == 1 {
+		return // the first send waited in do
+	}
+	if err := g.limiter.Wait(g.ctx); err != nil {
+		g.cancel(limiterRefused{err})
+	}
+}
+
+// refused returns the limiter's error if the gate cancelled the request.
+func (g *replayGate) refused() (limiterRefused, bool) {
+	var r limiterRefused
+	ok := g != nil && errors.As(context.Cause(g.ctx), &r)
+	return r, ok
+}
+
+// close releases the request's context.
+func (g *replayGate) close() {
+	if g != nil {
+		g.cancel(nil)
+	}
+}
+
+// limiterRefused is the limiter's error for a request net/http was about
+// to send again.
+type limiterRefused struct{ err error }
+
+func (e limiterRefused) Error() string { return e.err.Error() }
+
+// gatedBody closes the replay gate of a request with its answer's body.
+type gatedBody struct {
+	io.ReadCloser
+	gate *replayGate
+}
+
+func (b gatedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.gate.close()
+	return err
 }
 
 // buildPath fills the {name} parameters of tmpl with params, in order, each

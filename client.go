@@ -747,11 +747,30 @@ func retryableStatus(status int) bool {
 	return status >= 500 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported
 }
 
-// notSent reports whether err shows that the request never left: the
-// connection could not be made, so the server cannot have acted on it.
+// notSent reports whether err shows that the server cannot have read the
+// request, let alone acted on it: the connection could not be made, or
+// the server had closed the kept-alive connection before the request
+// went out on it.
 func notSent(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return errors.As(err, &op) && op.Op == "dial" || isServerClosedIdle(err)
+}
+
+// serverClosedIdle is the text of net/http's error for a request that met
+// a kept-alive connection the server had closed while it was idle: the
+// Transport saw the server's FIN before it took the request, so the server
+// never read it (https://go.dev/issue/19943). The Transport sends a GET
+// again by itself then, but not a POST. The error is unexported, so its
+// text is all there is to recognise it by.
+const serverClosedIdle = "http: server closed idle connection"
+
+func isServerClosedIdle(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err.Error() == serverClosedIdle {
+			return true
+		}
+	}
+	return false
 }
 
 // unwrapURLError drops the *url.Error around a transport error: its URL

@@ -115,6 +115,39 @@ func TestPOSTRetriedWhenTheConnectionFailed(t *testing.T) {
 	}
 }
 
+// closedIdleTransport fails the first request as net/http does when the
+// server closed the kept-alive connection it was about to use.
+type closedIdleTransport struct {
+	failed atomic.Bool
+	next   http.RoundTripper
+}
+
+func (c *closedIdleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.failed.CompareAndSwap(false, true) {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("http: server closed idle connection") // as net/http's Transport returns it
+	}
+	return c.next.RoundTrip(r)
+}
+
+// A POST that met a connection the server had closed as idle never
+// reached the server: it is retried, and reaches the server once.
+func TestPOSTRetriedWhenTheServerClosedTheIdleConnection(t *testing.T) {
+	srv, n := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"code":true}`)
+	})
+	c := testClient(t, srv.URL, WithHTTPClient(&http.Client{Transport: &closedIdleTransport{next: http.DefaultTransport}}))
+	r := postCall
+	if _, err := c.do(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("the POST reached the server %d times, want 1", got)
+	}
+}
+
 // hangUpServer reads each request and closes the connection without an answer.
 func hangUpServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	return countingServer(t, func(w http.ResponseWriter, r *http.Request) {

@@ -67,7 +67,9 @@ const (
 	FaultDrop
 	// FaultCutBody sends the answer's status and headers, with a
 	// Content-Length for the whole body, then at most half of the body,
-	// and closes the connection.
+	// and closes the connection. An answer that has no body, such as a
+	// 204, goes out whole before the close: a server closing a kept-alive
+	// connection the client may already be reusing.
 	FaultCutBody
 	// FaultTruncate sends a well-formed answer whose body is the first
 	// half of the answer's body: for a JSON answer, JSON that ends too

@@ -690,7 +690,8 @@ const maxErrorBodyBytes = 1 << 20
 
 // readBody reads resp's body into a pooled buffer and always closes the
 // body. Of a success answer it reads at most maxResponseBytes, and fails
-// when there is more or the body is cut short. Of an error answer it keeps
+// when there is more (at once, unread, when the answer declares it) or the
+// body is cut short. Of an error answer it keeps
 // what it could read of the first maxErrorBodyBytes and never fails: the
 // status decides what happens next (a 429 or a 401 says Talkdesk did not
 // act), and a body too long or cut short only loses the error's details.
@@ -701,6 +702,9 @@ func readBody(resp *http.Response) (*bytes.Buffer, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		_, _ = buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		return buf, nil
+	}
+	if resp.ContentLength > maxResponseBytes {
+		return buf, ErrResponseTooLarge // refused unread
 	}
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err == nil && buf.Len() > maxResponseBytes {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,6 +195,24 @@ func TestResponseBodyIsBounded(t *testing.T) {
 	}
 	if got := n.Load(); got != 1 {
 		t.Errorf("%d requests, want 1: an oversized answer is not retried", got)
+	}
+}
+
+// A success answer that declares a body over the limit is refused before
+// any of it is read: here the server sends 10 bytes of the 20 MiB it
+// declared and waits, so reading would last until the deadline.
+func TestDeclaredOversizedAnswerRefusedUnread(t *testing.T) {
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(20<<20))
+		_, _ = io.WriteString(w, `{"contact"`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	c := testClient(t, srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.GetContact(ctx, "c1"); !errors.Is(err, ErrResponseTooLarge) {
+		t.Fatalf("error = %v, want ErrResponseTooLarge", err)
 	}
 }
 

@@ -178,7 +178,8 @@ func WithUserAgent(ua string) Option {
 // date), or else after a backoff. A 5xx answer (but 501 and 505) and a
 // transport error are retried only for idempotent methods (GET, PUT, DELETE,
 // HEAD). A POST is retried only when Talkdesk cannot have acted on it: after
-// a 429, or when the connection failed before the request was sent. A 401
+// a 429, when the connection could not be made, or when the request met a
+// kept-alive connection the server had already closed. A 401
 // is not a retry: the Client fetches a new token and tries once more,
 // whatever MaxAttempts says.
 //

@@ -27,7 +27,7 @@ var hostileIDs = []string{
 	"a?x=1", "?", "a#frag", "#", "a&b=c", "a;b", "a b", " ", "a+b",
 	"a\r\nX-Injected: 1", "a\nb", "a\rb", "a\x00b", "a\tb", "\x7f",
 	"http://evil.example/", "@evil.example", "a:b", "\\..\\admin",
-	"ünïcødé", "／admin", "‮evil", "\u2028", "\xff\xfe", strings.Repeat("a", 1025),
+	"ünïcødé", "／admin", "\u202eevil", "\u2028", "\xff\xfe", strings.Repeat("a", 1025),
 }
 
 // hostileEmails are e-mail addresses of the same intent.

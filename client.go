@@ -11,9 +11,11 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -176,7 +178,8 @@ func WithUserAgent(ua string) Option {
 // date), or else after a backoff. A 5xx answer (but 501 and 505) and a
 // transport error are retried only for idempotent methods (GET, PUT, DELETE,
 // HEAD). A POST is retried only when Talkdesk cannot have acted on it: after
-// a 429, or when the connection failed before the request was sent. A 401
+// a 429, when the connection could not be made, or when the request met a
+// kept-alive connection the server had already closed. A 401
 // is not a retry: the Client fetches a new token and tries once more,
 // whatever MaxAttempts says.
 //
@@ -325,11 +328,9 @@ type response struct {
 	Header     http.Header
 }
 
-// maxResponseBytes bounds the body the Client reads from any answer.
+// maxResponseBytes bounds the body the Client reads from a success answer
+// (ErrResponseTooLarge says 10 MiB).
 const maxResponseBytes = 10 << 20
-
-// errResponseTooLarge is returned when an answer's body passes maxResponseBytes.
-var errResponseTooLarge = fmt.Errorf("response body larger than %d bytes", maxResponseBytes)
 
 // do performs r: it builds the request, waits on the limiter, attaches the
 // bearer token, sends it, reads a bounded body, and then retries, fails
@@ -377,8 +378,14 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			return nil, lastErr // the token source has nothing newer
 		}
 
-		req, err := http.NewRequestWithContext(ctx, r.method, target, bodyReader(body))
+		gate := c.newReplayGate(ctx, r.method)
+		reqCtx := ctx
+		if gate != nil {
+			reqCtx = gate.ctx
+		}
+		req, err := http.NewRequestWithContext(reqCtx, r.method, target, bodyReader(body))
 		if err != nil {
+			gate.close()
 			return nil, fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
 		}
 		c.setHeaders(req, r, body != nil, tok)
@@ -386,10 +393,15 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 		start := time.Now()
 		resp, err := c.hc.Do(req)
 		if err != nil {
+			refused, isRefused := gate.refused()
+			gate.close()
 			err = unwrapURLError(err)
 			c.log(ctx, r, 0, attempt, start, err)
 			if ctx.Err() != nil {
 				return nil, c.stopped(r, ctx.Err(), lastErr)
+			}
+			if isRefused {
+				return nil, c.stopped(r, refused.err, lastErr)
 			}
 			lastErr = fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
 			if (idempotent || notSent(err)) && attempt < maxAttempts {
@@ -401,6 +413,9 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			return nil, lastErr
 		}
 
+		if gate != nil {
+			resp.Body = gatedBody{resp.Body, gate}
+		}
 		buf, err := readBody(resp)
 		c.log(ctx, r, resp.StatusCode, attempt, start, err)
 		if err != nil {
@@ -408,9 +423,10 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			if ctx.Err() != nil {
 				return nil, c.stopped(r, ctx.Err(), lastErr)
 			}
-			// The server answered, so it acted: only idempotent calls are retried.
+			// A success answer cut short: Talkdesk acted, so only
+			// idempotent calls are retried.
 			lastErr = fmt.Errorf("talkdesk: %s %s: reading response: %w", r.method, r.path, err)
-			if idempotent && err != errResponseTooLarge && attempt < maxAttempts {
+			if idempotent && err != ErrResponseTooLarge && attempt < maxAttempts {
 				if err := c.backoff(ctx, attempt, 0); err != nil {
 					return nil, c.stopped(r, err, lastErr)
 				}
@@ -449,6 +465,81 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 		}
 		return nil, apiErr
 	}
+}
+
+// replayGate makes every connection net/http's Transport takes for one
+// request after the first wait on the limiter too: the Transport sends a
+// GET again by itself when a kept-alive connection fails before any
+// answer, and that request, which the server may have seen twice, would
+// otherwise pass the throttle. When the
+// limiter refuses such a wait, the gate cancels the request with
+// limiterRefused.
+type replayGate struct {
+	limiter Limiter
+	ctx     context.Context // the request's: ctx of do, with cancel and the trace
+	cancel  context.CancelCauseFunc
+	conns   atomic.Int32
+	trace   httptrace.ClientTrace
+}
+
+// newReplayGate returns a gate for a request of ctx, or nil when
+// throttling is off or net/http never sends a request with this method
+// twice (it replays GET, HEAD and OPTIONS; a POST, PUT or DELETE only when
+// not a byte of it reached the server). Give the request g.ctx, and call
+// g.close once its answer's body is closed or the request failed.
+func (c *Client) newReplayGate(ctx context.Context, method string) *replayGate {
+	switch {
+	case c.limiter == nil:
+		return nil
+	case method != http.MethodGet && method != http.MethodHead && method != http.MethodOptions:
+		return nil
+	}
+	g := &replayGate{limiter: c.limiter}
+	g.ctx, g.cancel = context.WithCancelCause(ctx)
+	g.trace.GetConn = g.getConn
+	g.ctx = httptrace.WithClientTrace(g.ctx, &g.trace)
+	return g
+}
+
+func (g *replayGate) getConn(string) {
+	if g.conns.Add(1) == 1 {
+		return // the first send waited in do
+	}
+	if err := g.limiter.Wait(g.ctx); err != nil {
+		g.cancel(limiterRefused{err})
+	}
+}
+
+// refused returns the limiter's error if the gate cancelled the request.
+func (g *replayGate) refused() (limiterRefused, bool) {
+	var r limiterRefused
+	ok := g != nil && errors.As(context.Cause(g.ctx), &r)
+	return r, ok
+}
+
+// close releases the request's context.
+func (g *replayGate) close() {
+	if g != nil {
+		g.cancel(nil)
+	}
+}
+
+// limiterRefused is the limiter's error for a request net/http was about
+// to send again.
+type limiterRefused struct{ err error }
+
+func (e limiterRefused) Error() string { return e.err.Error() }
+
+// gatedBody closes the replay gate of a request with its answer's body.
+type gatedBody struct {
+	io.ReadCloser
+	gate *replayGate
+}
+
+func (b gatedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.gate.close()
+	return err
 }
 
 // buildPath fills the {name} parameters of tmpl with params, in order, each
@@ -601,15 +692,31 @@ func bodyReader(body []byte) io.Reader {
 
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readBody reads at most maxResponseBytes of resp's body into a pooled
-// buffer and always closes the body.
+// maxErrorBodyBytes bounds what the Client reads of an error answer: far
+// more than any error body Talkdesk sends.
+const maxErrorBodyBytes = 1 << 20
+
+// readBody reads resp's body into a pooled buffer and always closes the
+// body. Of a success answer it reads at most maxResponseBytes, and fails
+// when there is more (at once, unread, when the answer declares it) or the
+// body is cut short. Of an error answer it keeps
+// what it could read of the first maxErrorBodyBytes and never fails: the
+// status decides what happens next (a 429 or a 401 says Talkdesk did not
+// act), and a body too long or cut short only loses the error's details.
 func readBody(resp *http.Response) (*bytes.Buffer, error) {
 	defer resp.Body.Close()
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_, _ = buf.ReadFrom(io.LimitReader(resp.Body, maxErrorBodyBytes))
+		return buf, nil
+	}
+	if resp.ContentLength > maxResponseBytes {
+		return buf, ErrResponseTooLarge // refused unread
+	}
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err == nil && buf.Len() > maxResponseBytes {
-		err = errResponseTooLarge
+		err = ErrResponseTooLarge
 	}
 	return buf, err
 }
@@ -652,11 +759,30 @@ func retryableStatus(status int) bool {
 	return status >= 500 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported
 }
 
-// notSent reports whether err shows that the request never left: the
-// connection could not be made, so the server cannot have acted on it.
+// notSent reports whether err shows that the server cannot have read the
+// request, let alone acted on it: the connection could not be made, or
+// the server had closed the kept-alive connection before the request
+// went out on it.
 func notSent(err error) bool {
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return errors.As(err, &op) && op.Op == "dial" || isServerClosedIdle(err)
+}
+
+// serverClosedIdle is the text of net/http's error for a request that met
+// a kept-alive connection the server had closed while it was idle: the
+// Transport saw the server's FIN before it took the request, so the server
+// never read it (https://go.dev/issue/19943). The Transport sends a GET
+// again by itself then, but not a POST. The error is unexported, so its
+// text is all there is to recognise it by.
+const serverClosedIdle = "http: server closed idle connection"
+
+func isServerClosedIdle(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if err.Error() == serverClosedIdle {
+			return true
+		}
+	}
+	return false
 }
 
 // unwrapURLError drops the *url.Error around a transport error: its URL

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,6 +116,39 @@ func TestPOSTRetriedWhenTheConnectionFailed(t *testing.T) {
 	}
 }
 
+// closedIdleTransport fails the first request as net/http does when the
+// server closed the kept-alive connection it was about to use.
+type closedIdleTransport struct {
+	failed atomic.Bool
+	next   http.RoundTripper
+}
+
+func (c *closedIdleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if c.failed.CompareAndSwap(false, true) {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("http: server closed idle connection") // as net/http's Transport returns it
+	}
+	return c.next.RoundTrip(r)
+}
+
+// A POST that met a connection the server had closed as idle never
+// reached the server: it is retried, and reaches the server once.
+func TestPOSTRetriedWhenTheServerClosedTheIdleConnection(t *testing.T) {
+	srv, n := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"code":true}`)
+	})
+	c := testClient(t, srv.URL, WithHTTPClient(&http.Client{Transport: &closedIdleTransport{next: http.DefaultTransport}}))
+	r := postCall
+	if _, err := c.do(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("the POST reached the server %d times, want 1", got)
+	}
+}
+
 // hangUpServer reads each request and closes the connection without an answer.
 func hangUpServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	return countingServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -156,11 +190,29 @@ func TestResponseBodyIsBounded(t *testing.T) {
 	})
 	c := testClient(t, srv.URL)
 	_, err := c.GetContact(context.Background(), "c1")
-	if err == nil || !strings.Contains(err.Error(), "larger than") {
+	if !errors.Is(err, ErrResponseTooLarge) {
 		t.Fatalf("error = %v, want a body-too-large error", err)
 	}
 	if got := n.Load(); got != 1 {
 		t.Errorf("%d requests, want 1: an oversized answer is not retried", got)
+	}
+}
+
+// A success answer that declares a body over the limit is refused before
+// any of it is read: here the server sends 10 bytes of the 20 MiB it
+// declared and waits, so reading would last until the deadline.
+func TestDeclaredOversizedAnswerRefusedUnread(t *testing.T) {
+	srv, _ := countingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(20<<20))
+		_, _ = io.WriteString(w, `{"contact"`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	c := testClient(t, srv.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.GetContact(ctx, "c1"); !errors.Is(err, ErrResponseTooLarge) {
+		t.Fatalf("error = %v, want ErrResponseTooLarge", err)
 	}
 }
 

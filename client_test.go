@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,6 +152,112 @@ func TestServerErrorAfterRetriesRunOut(t *testing.T) {
 	if n := srv.Count("GET", "/contacts/"+id); n != 4 {
 		t.Errorf("%d requests, want 4 (the default MaxAttempts)", n)
 	}
+}
+
+// TestErrorAnswerStatusDecidesWhateverItsBody: the status of an error
+// answer decides, even when its body is cut short or too long. A 429 says
+// Talkdesk did not act, so a POST is retried after it; a 503 is retried
+// for a GET; a 500 to a POST keeps its status.
+func TestErrorAnswerStatusDecidesWhateverItsBody(t *testing.T) {
+	srv, id := newFake(t)
+	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	ctx := context.Background()
+	cb := &talkdesk.CallbackRequest{TalkdeskPhoneNumber: "+14155550100", ContactPhoneNumber: "+351912345678"}
+
+	srv.InjectFault(talkdesktest.Fault{Path: "/calls/callback", Kind: talkdesktest.FaultCutBody, Status: 429, Count: 1})
+	if err := c.CreateCallback(ctx, cb); err != nil {
+		t.Errorf("POST after a 429 with its body cut: %v, want a retry and success", err)
+	}
+	if n := srv.Acted(talkdesktest.OpCreateCallback); n != 1 {
+		t.Errorf("the fake acted %d times, want 1", n)
+	}
+
+	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Kind: talkdesktest.FaultOversize, Status: 503, Count: 1})
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Errorf("GET after a 503 with an oversized body: %v, want a retry and success", err)
+	}
+
+	srv.InjectFault(talkdesktest.Fault{Path: "/calls/callback", Kind: talkdesktest.FaultOversize, Status: 500, Count: 1})
+	var apiErr *talkdesk.APIError
+	if err := c.CreateCallback(ctx, cb); !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
+		t.Errorf("POST answered 500 with an oversized body: %v, want an APIError 500", err)
+	}
+	if n := srv.Acted(talkdesktest.OpCreateCallback); n != 1 {
+		t.Errorf("the fake acted %d times, want 1 (the 500 was not retried)", n)
+	}
+}
+
+// TestReplaysWaitOnTheLimiter: net/http's Transport sends a GET again by
+// itself when a kept-alive connection fails before any answer. That
+// request waits on the limiter like any other, and is not sent when the
+// limiter refuses it.
+func TestReplaysWaitOnTheLimiter(t *testing.T) {
+	srv, id := newFake(t)
+	path := "/contacts/" + id
+	wl, err := talkdesk.NewWindowLimiter(1000, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limiter := &countingLimiter{Limiter: wl}
+	c := fakeClient(t, srv, talkdesk.WithLimiter(limiter))
+	ctx := context.Background()
+	if _, err := c.GetContact(ctx, id); err != nil { // opens the connection to reuse
+		t.Fatal(err)
+	}
+	srv.InjectFault(talkdesktest.Fault{Path: path, Kind: talkdesktest.FaultDrop, Count: 1})
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if arrived, grants := srv.Count("GET", path), limiter.grants.Load(); arrived != 3 || grants != 3 {
+		t.Errorf("%d requests arrived, the limiter let %d start; want 3 and 3", arrived, grants)
+	}
+
+	errNoMore := errors.New("no more requests today")
+	refusing := &refusingLimiter{allow: 2, err: errNoMore}
+	c = fakeClient(t, srv, talkdesk.WithLimiter(refusing), talkdesk.WithSleep((&sleeps{}).sleep))
+	if _, err := c.GetContact(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	srv.InjectFault(talkdesktest.Fault{Path: path, Kind: talkdesktest.FaultDrop, Count: 1})
+	before := srv.Count("GET", path)
+	_, err = c.GetContact(ctx, id)
+	if !errors.Is(err, errNoMore) {
+		t.Errorf("replay refused by the limiter: %v, want the limiter's error", err)
+	}
+	if n := srv.Count("GET", path) - before; n != 1 {
+		t.Errorf("%d requests arrived, want 1 (the replay was refused)", n)
+	}
+}
+
+// countingLimiter counts the waits its Limiter let through.
+type countingLimiter struct {
+	talkdesk.Limiter
+	grants atomic.Int64
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	err := l.Limiter.Wait(ctx)
+	if err == nil {
+		l.grants.Add(1)
+	}
+	return err
+}
+
+// refusingLimiter lets allow waits through, then fails with err.
+type refusingLimiter struct {
+	mu    sync.Mutex
+	allow int
+	err   error
+}
+
+func (l *refusingLimiter) Wait(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.allow == 0 {
+		return l.err
+	}
+	l.allow--
+	return nil
 }
 
 // signalHandler is a slog.Handler that reports each record on a channel.

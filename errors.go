@@ -21,6 +21,11 @@ var (
 	ErrConflict     = errors.New("talkdesk: conflict")         // 409
 	ErrRateLimited  = errors.New("talkdesk: rate limited")     // 429, after the retries ran out
 	ErrInvalid      = errors.New("talkdesk: invalid argument") // 400, 415, 422, and validation before any request
+
+	// ErrResponseTooLarge is the error of a call whose success answer has
+	// a body over the 10 MiB a Client reads. The call is not retried,
+	// since Talkdesk acted and would answer the same again.
+	ErrResponseTooLarge = errors.New("talkdesk: response body larger than 10 MiB")
 )
 
 // APIError is an error answer from the Talkdesk API. Its fields come from

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -285,10 +284,11 @@ func (c *Client) SubscribePresence(ctx context.Context) (*PresenceSubscription, 
 	return &s, nil
 }
 
-// checkOptional rejects control characters in an optional value.
+// checkOptional rejects an optional value that is not UTF-8 or has
+// control characters.
 func checkOptional(field, v string) error {
-	if strings.ContainsFunc(v, isControl) {
-		return invalid(field, "must not contain control characters")
+	if why := badText(v); why != "" {
+		return invalid(field, why)
 	}
 	return nil
 }

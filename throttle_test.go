@@ -7,28 +7,8 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
-	"github.com/talkdeskgo/talkdesk/talkdesktest"
 	"golang.org/x/time/rate"
 )
-
-// maxArrivals returns the most requests the fake saw arrive in any window
-// [t, t+per) of the given path.
-func maxArrivals(srv *talkdesktest.Server, path string, per time.Duration) (most, total int) {
-	var times []time.Time
-	for _, r := range srv.Requests() {
-		if r.Path == path {
-			times = append(times, r.Time)
-		}
-	}
-	j := 0
-	for i := range times {
-		for times[i].Sub(times[j]) >= per {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most, len(times)
-}
 
 // hammer makes calls GetContact calls from 8 goroutines.
 func hammer(t *testing.T, c *talkdesk.Client, id string, calls int) {
@@ -62,7 +42,7 @@ func TestThrottleOnTheServerSide(t *testing.T) {
 	srv, id := newFake(t)
 	c := fakeClient(t, srv, talkdesk.WithRateLimit(n, per))
 	hammer(t, c, id, 70)
-	most, total := maxArrivals(srv, "/contacts/"+id, per-slack)
+	most, total := srv.MaxInWindow("GET", "/contacts/"+id, per-slack), srv.Count("GET", "/contacts/"+id)
 	if total != 70 {
 		t.Fatalf("%d calls arrived, want 70", total)
 	}
@@ -79,7 +59,7 @@ func TestThrottleOnTheServerSide(t *testing.T) {
 	naive := rate.NewLimiter(rate.Every(per/n), n)
 	c2 := fakeClient(t, srv2, talkdesk.WithLimiter(naive))
 	hammer(t, c2, id2, 70)
-	if most, _ := maxArrivals(srv2, "/contacts/"+id2, per-slack); most <= n {
+	if most := srv2.MaxInWindow("GET", "/contacts/"+id2, per-slack); most <= n {
 		t.Errorf("the naive limiter let only %d through in a window; the check above would not catch it", most)
 	}
 }

@@ -230,13 +230,14 @@ func (c *Client) CreateUser(ctx context.Context, u *NewUser) (*SCIMUser, error) 
 	return out.user(), nil
 }
 
-// checkName rejects empty names and names with control characters.
+// checkName rejects empty names and names that are not UTF-8 or have
+// control characters.
 func checkName(field, v string) error {
 	switch {
 	case strings.TrimSpace(v) == "":
 		return invalid(field, "must not be empty")
-	case strings.ContainsFunc(v, isControl):
-		return invalid(field, "must not contain control characters")
+	case badText(v) != "":
+		return invalid(field, badText(v))
 	}
 	return nil
 }
@@ -392,11 +393,11 @@ func checkLength(field, v string, lo, hi int) error {
 	if v == "" {
 		return nil
 	}
+	if why := badText(v); why != "" {
+		return invalid(field, why)
+	}
 	if n := utf8.RuneCountInString(v); n < lo || n > hi {
 		return invalid(field, fmt.Sprintf("must have %d to %d characters, not %d", lo, hi, n))
-	}
-	if strings.ContainsFunc(v, isControl) {
-		return invalid(field, "must not contain control characters")
 	}
 	return nil
 }

@@ -12,27 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/talkdeskgo/talkdesk"
 	tdredis "github.com/talkdeskgo/talkdesk/redis"
-	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
-
-// maxArrivals returns the most requests the fake saw arrive on path in any
-// window [t, t+per), and how many arrived in all.
-func maxArrivals(srv *talkdesktest.Server, path string, per time.Duration) (most, total int) {
-	var times []time.Time
-	for _, r := range srv.Requests() {
-		if r.Path == path {
-			times = append(times, r.Time)
-		}
-	}
-	j := 0
-	for i := range times {
-		for times[i].Sub(times[j]) >= per {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most, len(times)
-}
 
 // runReplicas makes GetContact calls from 4 goroutines of each client until
 // ctx is done. Calls that could not start before ctx's deadline fail with
@@ -109,7 +89,7 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 		runReplicas(t, ctx, clients, id)
 		cancel()
 
-		most, total := maxArrivals(srv, "/contacts/"+id, per-slack)
+		most, total := srv.MaxInWindow("GET", "/contacts/"+id, per-slack), srv.Count("GET", "/contacts/"+id)
 		t.Logf("run %d: %d calls arrived in %v (%.0f%% of the %d the limit allows); at most %d within %v", try, total, run, 100*float64(total)/float64(allowed), allowed, most, per-slack)
 		if most > n {
 			t.Fatalf("%d calls arrived within %v, want at most %d", most, per-slack, n)
@@ -138,7 +118,7 @@ func TestSharedLimitAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), per)
 	defer cancel()
 	runReplicas(t, ctx, unshared, id)
-	if most, _ := maxArrivals(srv, "/contacts/"+id, per-slack); most <= n {
+	if most := srv.MaxInWindow("GET", "/contacts/"+id, per-slack); most <= n {
 		t.Errorf("4 unshared limiters let only %d through in %v; the check above would not catch them", most, per-slack)
 	}
 }

@@ -63,12 +63,14 @@ func (s *Server) registerActions(mux *http.ServeMux) {
 	}
 }
 
-// Acted returns how many requests for op the Server carried out: answered
-// with success after changing its state. Requests it rejected (a bad body,
-// an unknown ID, a conflict) or answered with an injected [Fault] do not
-// count, so Acted tells how often a call had an effect however many times
-// the client sent it. A CreateAgent request counts once, whatever share of
-// its agents were created.
+// Acted returns how many requests for op the Server carried out: changed
+// its state for, as it does before answering with success. Requests it
+// rejected (a bad body, an unknown ID, a conflict) or that an injected
+// [Fault] answered in its place do not count; those a Fault with AfterAct
+// failed after the Server acted do. So Acted tells how often a call had an
+// effect, however many times the client sent it and whatever answer it
+// got. A CreateAgent request counts once, whatever share of its agents
+// were created.
 func (s *Server) Acted(op Operation) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

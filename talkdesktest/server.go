@@ -11,8 +11,11 @@
 //	...
 //	got, err := client.GetContact(ctx, contact.ID)
 //
-// Faults (error statuses, Retry-After, custom bodies) are injected per route
-// with [Server.InjectFault]; tokens can be made short-lived or revoked to
+// Faults are injected per route or for every route with
+// [Server.InjectFault]: error statuses with or without Retry-After, custom
+// bodies, latency, dropped connections, cut, truncated and oversized
+// bodies, stalls, bad tokens, each of them before or after the Server acts
+// on the request (see [Fault]). Tokens can be made short-lived or revoked to
 // exercise refreshes.
 package talkdesktest
 
@@ -28,6 +31,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,8 +66,11 @@ type Server struct {
 	contacts      map[string]talkdesk.Contact
 	actions       actionState // the connector's actions beyond contacts (actions.go)
 	requests      []Request
-	faults        []*faultState
+	faults        []*faultState // injected faults, in order (faults.go)
 	triggers      triggerState
+
+	closing   chan struct{} // closed by Close: delayed and stalled requests end
+	closeOnce sync.Once
 }
 
 // Request is one request the Server received.
@@ -74,7 +81,10 @@ type Request struct {
 	Query  url.Values
 	Header http.Header
 	Body   []byte
-	Status int // the status the Server answered with
+	// Status is the status the Server answered with: 0 while it has not
+	// answered, or when it sent none (a dropped or stalled connection).
+	Status int
+	Fault  *Fault // the injected fault that answered it, or nil
 }
 
 // NewServer starts a fake Talkdesk on a loopback port. Close it when done.
@@ -86,6 +96,7 @@ func NewServer() *Server {
 		tokens:        make(map[string]time.Time),
 		refreshTokens: make(map[string]bool),
 		contacts:      make(map[string]talkdesk.Contact),
+		closing:       make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+TokenPath, s.handleToken)
@@ -100,8 +111,12 @@ func NewServer() *Server {
 	return s
 }
 
-// Close shuts the Server down and blocks until its requests are done.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the Server down and blocks until its requests are done;
+// requests a [Fault] is delaying or stalling end at once, unanswered.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.ts.Close()
+}
 
 // Client returns an http.Client for the Server, as httptest.Server.Client does.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
@@ -187,101 +202,71 @@ func (s *Server) Count(method, path string) int {
 	return n
 }
 
+// MaxInWindow returns the most requests with this method and escaped path
+// that arrived within any window of the given length (from one arrival up
+// to, not including, window later): the busiest stretch a throttle let
+// through. An empty method matches every method; an empty path matches
+// every API route but not the token endpoint.
+func (s *Server) MaxInWindow(method, path string, window time.Duration) int {
+	var times []time.Time
+	s.mu.Lock()
+	for _, r := range s.requests {
+		if (method == "" || r.Method == method) && (r.Path == path || path == "" && r.Path != TokenPath) {
+			times = append(times, r.Time)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(times, time.Time.Compare)
+	most, j := 0, 0
+	for i := range times {
+		for times[i].Sub(times[j]) >= window {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return most
+}
+
 // TokenRequests returns how many requests reached the token endpoint.
 func (s *Server) TokenRequests() int { return s.Count(http.MethodPost, TokenPath) }
 
-// Fault makes the Server answer matching requests with an error instead of
-// serving them. A faulted request has no effect on the Server's state.
-type Fault struct {
-	Method string      // method to match; "" matches every method
-	Path   string      // escaped path to match; "" matches every API route (not the token endpoint)
-	Status int         // status to answer with
-	Header http.Header // headers to add, such as Retry-After
-	Body   string      // body to answer with; "" gives a Talkdesk JSON error for Status
-	Count  int         // how many matching requests it answers; 0 means all of them
-}
-
-type faultState struct {
-	Fault
-	left int // requests still to answer; < 0 means unlimited
-}
-
-// InjectFault adds f. Faults are tried in the order they were added; one
-// that has answered its Count of requests is dropped.
-func (s *Server) InjectFault(f Fault) {
-	left := f.Count
-	if left <= 0 {
-		left = -1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &faultState{Fault: f, left: left})
-	s.mu.Unlock()
-}
-
-// ClearFaults removes every fault.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
-}
-
-// takeFault returns the fault that answers r, if any, and counts it down.
-func (s *Server) takeFault(r *http.Request) *Fault {
-	path := r.URL.EscapedPath()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Method != "" && f.Method != r.Method {
-			continue
-		}
-		if f.Path == "" && path == TokenPath || f.Path != "" && f.Path != path {
-			continue
-		}
-		if f.left > 0 {
-			f.left--
-			if f.left == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
-		return &f.Fault
-	}
-	return nil
-}
-
-// record logs every request with the status it got, and answers injected
-// faults before any route sees the request.
+// record logs every request as it arrives and the status it got, and
+// answers injected faults before any route sees the request.
 func (s *Server) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived := time.Now()
 		body, err := readAll(r, 1<<20)
-		if err != nil {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", err.Error())
-			return
-		}
-		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		if f := s.takeFault(r); f != nil {
-			for k, v := range f.Header {
-				rw.Header()[k] = v
-			}
-			if f.Body != "" {
-				rw.WriteHeader(f.Status)
-				_, _ = rw.Write([]byte(f.Body))
-			} else {
-				writeError(rw, f.Status, "injected_fault", http.StatusText(f.Status))
-			}
-		} else {
-			next.ServeHTTP(rw, r)
-		}
+		f := s.takeFault(r)
 		s.mu.Lock()
+		i := len(s.requests)
 		s.requests = append(s.requests, Request{
-			Time:   time.Now(),
+			Time:   arrived,
 			Method: r.Method,
 			Path:   r.URL.EscapedPath(),
 			Query:  r.URL.Query(),
 			Header: r.Header.Clone(),
 			Body:   body,
-			Status: rw.status,
+			Fault:  f,
 		})
 		s.mu.Unlock()
+
+		status := 0
+		defer func() {
+			s.mu.Lock()
+			s.requests[i].Status = status
+			s.mu.Unlock()
+		}()
+		switch {
+		case err != nil:
+			status = http.StatusRequestEntityTooLarge
+			writeError(w, status, "too_large", err.Error())
+		case f != nil:
+			status = s.serveFault(w, r, f, next)
+		default:
+			rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rw, r)
+			status = rw.status
+		}
 	})
 }
 

@@ -16,6 +16,10 @@ import (
 	"github.com/talkdeskgo/talkdesk"
 )
 
+// OpSubscribe is a webhook subscription (Subscribe, POST
+// /webhooks/triggers/{trigger}), for [Server.Acted].
+const OpSubscribe Operation = "Subscribe"
+
 // triggerState is the fake's webhook subscriptions.
 type triggerState struct {
 	subs   []*subscription // in the order they were made
@@ -82,6 +86,7 @@ func (s *Server) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 	sub := &subscription{id: randomHex(12), trigger: t, callbackURL: cb, title: title, fields: fields}
 	s.mu.Lock()
 	s.triggers.subs = append(s.triggers.subs, sub)
+	s.actedLocked(OpSubscribe)
 	s.mu.Unlock()
 	w.Header().Set("Location", "/webhooks/triggers/"+string(t)+"/"+sub.id)
 	writeJSON(w, http.StatusCreated, map[string]string{"id": sub.id})

@@ -31,7 +31,10 @@ import (
 // operation is one Client method as the fault tests call it.
 type operation struct {
 	name   string
-	method string // POST is never retried once Talkdesk may have acted
+	method string // POST is never retried once Talkdesk may have acted...
+	// ...unless readOnly: a POST that only reads (GetUserStatuses) is
+	// retried like a GET.
+	readOnly bool
 	// creates is what the fake's Acted counts for it; "" for reads and
 	// for updates that may be repeated.
 	creates talkdesktest.Operation
@@ -79,7 +82,7 @@ var operations = []operation{
 	{name: "UpdateUserStatus", method: "PUT", noContent: true, call: func(ctx context.Context, c *talkdesk.Client, fx *fixture) error {
 		return c.UpdateUserStatus(ctx, fx.userID, "", talkdesktest.StatusAvailable)
 	}},
-	{name: "GetUserStatuses", method: "POST", reads: true, call: func(ctx context.Context, c *talkdesk.Client, fx *fixture) error {
+	{name: "GetUserStatuses", method: "POST", readOnly: true, reads: true, call: func(ctx context.Context, c *talkdesk.Client, fx *fixture) error {
 		_, err := c.GetUserStatuses(ctx, fx.userID)
 		return err
 	}},
@@ -267,11 +270,15 @@ type faultCase struct {
 
 func always(w want) func(operation) want { return func(operation) want { return w } }
 
+// mayAct reports whether Talkdesk may act on op's request, so that it is
+// not retried once sent: a POST that does not only read.
+func (op operation) mayAct() bool { return op.method == "POST" && !op.readOnly }
+
 // retried: idempotent calls retry past a transient fault; POSTs, which
 // Talkdesk may have acted on, end with w.
 func retried(w want) func(operation) want {
 	return func(op operation) want {
-		if op.method == "POST" {
+		if op.mayAct() {
 			return w
 		}
 		return want{outcome: succeeded}
@@ -283,7 +290,7 @@ func retried(w want) func(operation) want {
 func retriedAfterAct(w want) func(operation) want {
 	return func(op operation) want {
 		switch {
-		case op.method == "POST":
+		case op.mayAct():
 			return w
 		case op.goneOnRepeat:
 			return want{apiFailed, http.StatusNotFound}

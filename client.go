@@ -413,10 +413,8 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 			return nil, lastErr
 		}
 
-		if gate != nil {
-			resp.Body = gatedBody{resp.Body, gate}
-		}
 		buf, err := readBody(resp)
+		gate.close() // the body is read and closed: the request is over
 		c.log(ctx, r, resp.StatusCode, attempt, start, err)
 		if err != nil {
 			putBuffer(buf)
@@ -486,7 +484,7 @@ type replayGate struct {
 // throttling is off or net/http never sends a request with this method
 // twice (it replays GET, HEAD and OPTIONS; a POST, PUT or DELETE only when
 // not a byte of it reached the server). Give the request g.ctx, and call
-// g.close once its answer's body is closed or the request failed.
+// g.close once its answer's body is read or the request failed.
 func (c *Client) newReplayGate(ctx context.Context, method string) *replayGate {
 	switch {
 	case c.limiter == nil:
@@ -529,18 +527,6 @@ func (g *replayGate) close() {
 type limiterRefused struct{ err error }
 
 func (e limiterRefused) Error() string { return e.err.Error() }
-
-// gatedBody closes the replay gate of a request with its answer's body.
-type gatedBody struct {
-	io.ReadCloser
-	gate *replayGate
-}
-
-func (b gatedBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.gate.close()
-	return err
-}
 
 // buildPath fills the {name} parameters of tmpl with params, in order, each
 // validated and escaped as one path segment: an ID can never add a segment,

@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -405,5 +409,26 @@ func TestRetryPolicyDefaults(t *testing.T) {
 		if c.retry != tt.want {
 			t.Errorf("WithRetryPolicy(%+v): policy %+v, want %+v", tt.in, c.retry, tt.want)
 		}
+	}
+}
+
+// TestServerClosedIdleTextMatchesNetHTTP pins the one error the Client
+// recognises by its text to the toolchain's net/http: if a Go release
+// renamed it, POSTs that met a closed idle connection would silently stop
+// being retried.
+func TestServerClosedIdleTextMatchesNetHTTP(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Skipf("go env GOROOT: %v", err)
+	}
+	src, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "src", "net", "http", "transport.go"))
+	if err != nil {
+		t.Skipf("net/http source not available: %v", err)
+	}
+	if want := `errServerClosedIdle = errors.New("` + serverClosedIdle + `")`; !strings.Contains(string(src), want) {
+		t.Errorf("net/http's transport.go no longer declares %s", want)
+	}
+	if !isServerClosedIdle(fmt.Errorf("talkdesk: POST /calls/callback: %w", errors.New(serverClosedIdle))) {
+		t.Error("isServerClosedIdle misses the error when wrapped")
 	}
 }

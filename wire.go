@@ -8,12 +8,12 @@ import (
 	"unicode/utf8"
 )
 
-// timestamp decodes the instants Talkdesk sends as strings (RFC 3339, with
-// or without fractions, "Z" or a numeric offset with or without a colon)
-// into a UTC time.Time. null and "" decode as the zero time.
+// timestamp decodes the instants the API sends as strings into a UTC
+// time.Time with parseInstant, the parser of the trigger payloads: RFC 3339
+// with or without fractions, "Z" or a numeric offset with or without a
+// colon, and the other forms Talkdesk uses. null and "" decode as the zero
+// time.
 type timestamp time.Time
-
-var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700"}
 
 func (t *timestamp) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
@@ -26,13 +26,12 @@ func (t *timestamp) UnmarshalJSON(b []byte) error {
 	if s == "" {
 		return nil
 	}
-	for _, layout := range timestampLayouts {
-		if v, err := time.Parse(layout, s); err == nil {
-			*t = timestamp(v.UTC())
-			return nil
-		}
+	v, err := parseInstant(s)
+	if err != nil {
+		return fmt.Errorf("time %q: %w", clean(s, ""), err)
 	}
-	return fmt.Errorf("time %q is not RFC 3339", clean(s, ""))
+	*t = timestamp(v)
+	return nil
 }
 
 // Time returns t as a time.Time.

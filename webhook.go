@@ -3,8 +3,6 @@ package talkdesk
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -43,12 +41,11 @@ import (
 // The checks run in that order, and nothing is dispatched unless all pass.
 // The secret never appears in logs, errors or the formatted handler.
 type WebhookHandler struct {
-	secret     string
-	secretHash [sha256.Size]byte
-	maxBody    int64
-	logger     *slog.Logger
-	now        func() time.Time
-	log        *EventLog
+	secret  string
+	maxBody int64
+	logger  *slog.Logger
+	now     func() time.Time
+	log     *EventLog
 
 	mu       sync.RWMutex
 	handlers []webhookFunc
@@ -85,7 +82,6 @@ const WebhookTokenParam = "token"
 func WithWebhookSecret(secret string) WebhookOption {
 	return webhookOptionFunc(func(h *WebhookHandler) {
 		h.secret = secret
-		h.secretHash = sha256.Sum256([]byte(secret))
 	})
 }
 
@@ -183,8 +179,7 @@ func (h *WebhookHandler) Verify(r *http.Request) error {
 	if err != nil || len(tokens) != 1 {
 		return ErrWebhookToken
 	}
-	got := sha256.Sum256([]byte(tokens[0]))
-	if subtle.ConstantTimeCompare(got[:], h.secretHash[:]) != 1 {
+	if !SecretEqual(tokens[0], h.secret) {
 		return ErrWebhookToken
 	}
 	return nil

@@ -130,7 +130,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, lookPat
 		return firstErr
 	}
 
-	most, total := mostInWindow(fake, "/contacts/"+contact.ID, *per)
+	path := "/contacts/" + contact.ID
+	most, total := fake.MaxInWindow("GET", path, *per), fake.Count("GET", path)
 	fmt.Fprintf(out, "%d replicas made %d calls in %.1fs; the fake saw at most %d in any %v window and %d token request(s)\n",
 		len(clients), total, time.Since(start).Seconds(), most, *per, fake.TokenRequests())
 	return nil
@@ -229,25 +230,6 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// mostInWindow returns the most calls of path the fake saw arrive in any
-// window of length per, and how many arrived in all.
-func mostInWindow(fake *talkdesktest.Server, path string, per time.Duration) (most, total int) {
-	var times []time.Time
-	for _, r := range fake.Requests() {
-		if r.Path == path {
-			times = append(times, r.Time)
-		}
-	}
-	j := 0
-	for i := range times {
-		for times[i].Sub(times[j]) >= per {
-			j++
-		}
-		most = max(most, i-j+1)
-	}
-	return most, len(times)
 }
 
 func randomHex(n int) string {

@@ -123,7 +123,7 @@ func checkE164(field, v string) error {
 	case v == "":
 		return invalid(field, "must not be empty")
 	case len(v) < 3 || len(v) > 16 || v[0] != '+' || v[1] == '0' || !allDigits(v[1:]):
-		return invalid(field, fmt.Sprintf("%q is not an E.164 number (\"+\" and 2 to 15 digits, the first not 0)", clean(v, "")))
+		return invalid(field, fmt.Sprintf("%q is not an E.164 number (\"+\" and 2 to 15 digits, the first not 0)", clean(v)))
 	}
 	return nil
 }

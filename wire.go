@@ -28,7 +28,7 @@ func (t *timestamp) UnmarshalJSON(b []byte) error {
 	}
 	v, err := parseInstant(s)
 	if err != nil {
-		return fmt.Errorf("time %q: %w", clean(s, ""), err)
+		return fmt.Errorf("time %q: %w", clean(s), err)
 	}
 	*t = timestamp(v)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -412,7 +413,16 @@ func parseEvent(t Trigger, body []byte, now time.Time) (*Event, error) {
 		}
 		f := &spec.fields[fi]
 		val := sc.value(p)
-		if w, ok := f.set(v.Field(f.index), &val); !ok {
+		fv := v.Field(f.index)
+		if val.kind != memberNull {
+			// Of a key sent twice the last one wins, as with encoding/json
+			// (where a null changes nothing): forget what an earlier one set.
+			fv.SetZero()
+			if len(ev.Warnings) > 0 {
+				ev.Warnings = slices.DeleteFunc(ev.Warnings, func(w PayloadWarning) bool { return w.Field == f.key })
+			}
+		}
+		if w, ok := f.set(fv, &val); !ok {
 			ev.Warnings = append(ev.Warnings, w)
 		}
 	}

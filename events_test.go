@@ -609,3 +609,33 @@ func TestSignedSecondsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestParseEventDuplicateKeys: of a key sent twice the last one wins, as
+// encoding/json reads it, and a null changes nothing. Found by
+// FuzzParseEvent: {"agent_id":"0","agent_id":""} kept "0".
+func TestParseEventDuplicateKeys(t *testing.T) {
+	tests := []struct {
+		body     string
+		agentID  string
+		hold     time.Duration
+		warnings int
+	}{
+		{`{"agent_id":"0","agent_id":""}`, "", 0, 0},
+		{`{"agent_id":"a1","agent_id":"a2"}`, "a2", 0, 0},
+		{`{"agent_id":"a1","agent_id":null}`, "a1", 0, 0},
+		{`{"hold_time":"soon","hold_time":"12"}`, "", 12 * time.Second, 0},
+		{`{"hold_time":"12","hold_time":"soon"}`, "", 0, 1},
+		{`{"hold_time":"12","hold_time":"{{hold_time}}"}`, "", 0, 0},
+	}
+	for _, tt := range tests {
+		ev, err := ParseEvent(TriggerInboundCallEnds, []byte(tt.body))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		p := ev.Payload.(*InboundCallEndedPayload)
+		if p.AgentID != tt.agentID || ev.AgentID != tt.agentID || p.HoldTime != tt.hold || len(ev.Warnings) != tt.warnings {
+			t.Errorf("%s: agent %q (event %q), hold %v, warnings %v; want %q, %v, %d warnings",
+				tt.body, p.AgentID, ev.AgentID, p.HoldTime, ev.Warnings, tt.agentID, tt.hold, tt.warnings)
+		}
+	}
+}

@@ -161,6 +161,7 @@ type tokenCache struct {
 
 	mu     sync.Mutex
 	tok    *oauth2.Token
+	renew  time.Time // when tok is to be replaced, on the clock now; zero: never
 	flight *tokenFetch
 }
 
@@ -175,7 +176,7 @@ type tokenFetch struct {
 func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	for {
 		c.mu.Lock()
-		if t := c.tok; t != nil && c.valid(t) {
+		if t := c.tok; t != nil && (c.renew.IsZero() || c.now().Before(c.renew)) {
 			c.mu.Unlock()
 			return t, nil
 		}
@@ -203,7 +204,7 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 		c.mu.Lock()
 		c.flight = nil
 		if err == nil {
-			c.tok = tok
+			c.tok, c.renew = tok, c.renewal(tok)
 		}
 		f.tok, f.err = tok, err
 		close(f.done)
@@ -212,9 +213,16 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 }
 
-// valid reports whether t can be used for another request.
-func (c *tokenCache) valid(t *oauth2.Token) bool {
-	return t.Expiry.IsZero() || c.now().Add(expiryDelta).Before(t.Expiry)
+// renewal returns when a token fetched just now is to be replaced, on the
+// cache's clock: expiryDelta before it expires. The token's Expiry is an
+// instant of the real clock (x/oauth2 and token sources set it from
+// time.Now), so what is carried over to the cache's clock is its remaining
+// life, a length, never the instant itself.
+func (c *tokenCache) renewal(t *oauth2.Token) time.Time {
+	if t.Expiry.IsZero() {
+		return time.Time{}
+	}
+	return c.now().Add(time.Until(t.Expiry) - expiryDelta)
 }
 
 // invalidate drops t from the cache after the API rejected it, unless
@@ -222,7 +230,7 @@ func (c *tokenCache) valid(t *oauth2.Token) bool {
 func (c *tokenCache) invalidate(t *oauth2.Token) {
 	c.mu.Lock()
 	if c.tok != nil && c.tok.AccessToken == t.AccessToken {
-		c.tok = nil
+		c.tok, c.renew = nil, time.Time{}
 	}
 	c.mu.Unlock()
 }

@@ -57,7 +57,7 @@ func (c *clock) Add(d time.Duration) {
 
 func TestTokenReusedThenRefreshedOnExpiry(t *testing.T) {
 	srv, id := newFake(t)
-	clk := &clock{t: time.Now()}
+	clk := &clock{t: talkdesk.FakeClockStart(t)}
 	c := fakeClient(t, srv, talkdesk.WithClock(clk.Now))
 	ctx := context.Background()
 

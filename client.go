@@ -35,8 +35,7 @@ type Client struct {
 	userAgent string
 	desc      string // what String and Format print
 
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	sleep func(ctx context.Context, d time.Duration) error // tests: backoff waits
 }
 
 // Option configures a Client in [NewClient].
@@ -258,7 +257,6 @@ func NewClient(opts ...Option) (*Client, error) {
 		retry:     o.retry,
 		logger:    o.logger,
 		userAgent: "talkdesk-go/" + Version,
-		now:       o.now,
 		sleep:     o.sleep,
 	}
 	if o.userAgent != "" {
@@ -592,7 +590,7 @@ func (c *Client) backoff(ctx context.Context, attempt int, retryAfter time.Durat
 	if d <= 0 {
 		d = c.retry.backoff(attempt)
 	}
-	if deadline, ok := ctx.Deadline(); ok && deadline.Before(c.now().Add(d)) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 		return errGiveUp
 	}
 	return c.sleep(ctx, d)

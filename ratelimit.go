@@ -86,7 +86,9 @@ func (l *WindowLimiter) Wait(ctx context.Context) error {
 		wait := l.starts[l.head].Add(l.per).Sub(now)
 		l.mu.Unlock()
 
-		if deadline, ok := ctx.Deadline(); ok && deadline.Before(now.Add(wait)) {
+		// The deadline is an instant of the real clock and wait a length
+		// on the limiter's: compare lengths, never instants of two clocks.
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return fmt.Errorf("talkdesk: rate limit: the next request may start in %v, after the context deadline: %w", wait.Round(time.Millisecond), context.DeadlineExceeded)
 		}
 		if err := l.sleep(ctx, wait); err != nil {

@@ -33,7 +33,7 @@ func fakeLimiter(t *testing.T, n int, per time.Duration) (*WindowLimiter, *fakeT
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &fakeTime{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
+	clk := &fakeTime{now: FakeClockStart(t)}
 	l.now, l.sleep = clk.Now, clk.Sleep
 	return l, clk
 }

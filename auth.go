@@ -2,16 +2,21 @@ package talkdesk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // ConnectorScopes are the OAuth scopes the official Talkdesk connector asks
@@ -147,7 +152,8 @@ func parseHTTPURL(field, raw string) (*url.URL, error) {
 }
 
 // expiryDelta is how long before its expiry a cached token is replaced, so
-// a token does not expire between the check and the request.
+// a token does not expire between the check and the request (a quarter of
+// its life, for a token that lives less than 40 seconds).
 const expiryDelta = 10 * time.Second
 
 // tokenCache hands out one access token to every concurrent call, fetches a
@@ -156,8 +162,10 @@ const expiryDelta = 10 * time.Second
 // when their own context is done; a fetch abandoned by its caller's
 // context is taken over by the next waiter.
 type tokenCache struct {
-	fetch func(ctx context.Context) (*oauth2.Token, error)
-	now   func() time.Time
+	fetch  func(ctx context.Context) (*oauth2.Token, error)
+	reject func(ctx context.Context, tok *oauth2.Token) // optional: told of a token the API rejected
+	now    func() time.Time
+	red    *redactor // learns every token fetched
 
 	mu     sync.Mutex
 	tok    *oauth2.Token
@@ -201,6 +209,10 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 			tok, err = nil, &TokenError{err: errors.New("the token source returned no access token")}
 		}
 
+		if err == nil {
+			c.red.addToken(tok.AccessToken)
+			c.red.addToken(tok.RefreshToken)
+		}
 		c.mu.Lock()
 		c.flight = nil
 		if err == nil {
@@ -214,7 +226,8 @@ func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // renewal returns when a token fetched just now is to be replaced, on the
-// cache's clock: expiryDelta before it expires. The token's Expiry is an
+// cache's clock: expiryDelta before it expires, or a quarter of its life
+// before for a token that lives less than four times that. The token's Expiry is an
 // instant of the real clock (x/oauth2 and token sources set it from
 // time.Now), so what is carried over to the cache's clock is its remaining
 // life, a length, never the instant itself.
@@ -222,77 +235,202 @@ func (c *tokenCache) renewal(t *oauth2.Token) time.Time {
 	if t.Expiry.IsZero() {
 		return time.Time{}
 	}
-	return c.now().Add(time.Until(t.Expiry) - expiryDelta)
+	life := time.Until(t.Expiry)
+	return c.now().Add(life - min(expiryDelta, life/4))
 }
 
 // invalidate drops t from the cache after the API rejected it, unless
-// another call has already replaced it.
-func (c *tokenCache) invalidate(t *oauth2.Token) {
+// another call has already replaced it, and tells the source.
+func (c *tokenCache) invalidate(ctx context.Context, t *oauth2.Token) {
 	c.mu.Lock()
-	if c.tok != nil && c.tok.AccessToken == t.AccessToken {
+	dropped := c.tok != nil && c.tok.AccessToken == t.AccessToken
+	if dropped {
 		c.tok, c.renew = nil, time.Time{}
 	}
 	c.mu.Unlock()
+	if dropped && c.reject != nil {
+		c.reject(ctx, t)
+	}
 }
 
 // clientCredentialsFetch returns the fetch function of a tokenCache for the
-// client-credentials grant, done by golang.org/x/oauth2 over hc.
-func clientCredentialsFetch(cr *credentials, tokenURL string, hc *http.Client) func(context.Context) (*oauth2.Token, error) {
-	cfg := &clientcredentials.Config{
-		ClientID:     cr.clientID,
-		ClientSecret: cr.secret,
-		TokenURL:     tokenURL,
-		Scopes:       cr.scopes,
-		AuthStyle:    oauth2.AuthStyleInHeader,
+// client-credentials grant: a POST to tokenURL over hc (the Client's, which
+// follows no redirect) with the client ID and secret in HTTP Basic auth,
+// form-encoded first as RFC 6749 section 2.3.1 asks, and grant_type and
+// scope in the form body.
+func clientCredentialsFetch(cr *credentials, tokenURL string, hc *http.Client, red *redactor) func(context.Context) (*oauth2.Token, error) {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(cr.scopes) > 0 {
+		form.Set("scope", strings.Join(cr.scopes, " "))
 	}
+	body := form.Encode()
+	user, pass := url.QueryEscape(cr.clientID), url.QueryEscape(cr.secret)
 	return func(ctx context.Context) (*oauth2.Token, error) {
-		tok, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(body))
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+			return nil, &TokenError{err: red.scrub(err)}
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.SetBasicAuth(user, pass)
+		return requestToken(ctx, hc, req, red)
+	}
+}
+
+// maxTokenBodyBytes bounds what the Client reads of a token endpoint's
+// answer, as golang.org/x/oauth2 does.
+const maxTokenBodyBytes = 1 << 20
+
+// wireToken is a token endpoint's answer (RFC 6749 sections 5.1 and 5.2).
+type wireToken struct {
+	AccessToken      string          `json:"access_token"`
+	TokenType        string          `json:"token_type"`
+	RefreshToken     string          `json:"refresh_token"`
+	ExpiresIn        json.RawMessage `json:"expires_in"` // a number, or a string of one
+	Error            string          `json:"error"`
+	ErrorDescription string          `json:"error_description"`
+}
+
+// requestToken sends req to a token endpoint and reads the token in its
+// answer. Every failure is a *TokenError whose text holds no secret red
+// knows. A failure asking again may mend (no answer, an answer cut short,
+// 408, 429, 5xx) is temporary; a refusal (another 4xx) or an answer that
+// is not a token is not.
+func requestToken(ctx context.Context, hc *http.Client, req *http.Request, red *redactor) (*oauth2.Token, error) {
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		err = unwrapURLError(err)
+		var re *RedirectError
+		if errors.As(err, &re) {
+			re.Origin = red.clean(re.Origin)
+			return nil, &TokenError{StatusCode: re.StatusCode, err: re}
+		}
+		return nil, &TokenError{err: red.scrub(err), transient: true}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBodyBytes))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &TokenError{StatusCode: resp.StatusCode, err: red.scrub(fmt.Errorf("reading the answer: %w", err)), transient: true}
+	}
+	var w wireToken
+	jsonErr := json.Unmarshal(data, &w)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		te := &TokenError{StatusCode: resp.StatusCode}
+		if jsonErr == nil {
+			te.Code, te.Description = red.clean(w.Error), red.clean(w.ErrorDescription)
+		}
+		te.transient = !te.refused()
+		return nil, te
+	}
+	if jsonErr != nil || w.AccessToken == "" {
+		return nil, &TokenError{StatusCode: resp.StatusCode, Description: "the answer holds no access token"}
+	}
+	tok := &oauth2.Token{AccessToken: w.AccessToken, TokenType: w.TokenType, RefreshToken: w.RefreshToken}
+	if secs, err := strconv.ParseInt(strings.Trim(string(w.ExpiresIn), `"`), 10, 64); err == nil && secs > 0 {
+		tok.Expiry = time.Now().Add(time.Duration(min(secs, math.MaxInt64/int64(time.Second))) * time.Second)
+	}
+	return tok, nil
+}
+
+// TokenInvalidator is implemented by token sources that want to learn that
+// the API rejected a token they handed out, such as tdredis's TokenSource,
+// which then drops the token it shares with other processes. When the API
+// answers 401, the Client calls Invalidate with the rejected token before it
+// asks the source for another.
+type TokenInvalidator interface {
+	Invalidate(ctx context.Context, tok *oauth2.Token) error
+}
+
+// sourceFetcher is the fetch function of a tokenCache for a token source
+// given by the user. oauth2.TokenSource takes no context, so Token runs in
+// a goroutine of its own: a caller whose context ends returns at once, and
+// the next caller waits for the same Token call rather than starting
+// another while it runs.
+type sourceFetcher struct {
+	ts  oauth2.TokenSource
+	red *redactor
+
+	mu      sync.Mutex
+	running *tokenFetch // the Token call under way, if any
+}
+
+func (f *sourceFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
+	f.mu.Lock()
+	call := f.running
+	if call == nil {
+		call = &tokenFetch{done: make(chan struct{})}
+		f.running = call
+		go func() {
+			tok, err := f.ts.Token()
+			if err != nil {
+				err = sourceError(err, f.red)
 			}
-			return nil, tokenError(err, cr.secret)
-		}
-		return tok, nil
+			f.mu.Lock()
+			f.running = nil
+			f.mu.Unlock()
+			call.tok, call.err = tok, err
+			close(call.done)
+		}()
+	}
+	f.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.tok, call.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
-// tokenSourceFetch returns the fetch function of a tokenCache for a token
-// source given by the user. oauth2.TokenSource takes no context, so a slow
-// source can only be abandoned by the callers waiting for it.
-func tokenSourceFetch(ts oauth2.TokenSource) func(context.Context) (*oauth2.Token, error) {
-	return func(ctx context.Context) (*oauth2.Token, error) {
-		tok, err := ts.Token()
-		if err != nil {
-			return nil, tokenError(err, "")
-		}
-		return tok, nil
+// invalidate tells the source, if it wants to know, that the API rejected
+// tok.
+func (f *sourceFetcher) invalidate(ctx context.Context, tok *oauth2.Token) {
+	if inv, ok := f.ts.(TokenInvalidator); ok {
+		_ = inv.Invalidate(ctx, tok) // if it failed, the source's next token tells
 	}
 }
 
-// tokenError turns an error from golang.org/x/oauth2 into a *TokenError
-// that keeps the status and OAuth error code but not the response body,
-// which could echo anything.
-func tokenError(err error, secret string) error {
+// oauthErrorCodes are the error codes OAuth 2 registers for token and
+// resource requests (RFC 6749 sections 4.1.2.1 and 5.2, RFC 6750, RFC 8628).
+var oauthErrorCodes = []string{
+	"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+	"invalid_scope", "access_denied", "unsupported_response_type", "server_error", "temporarily_unavailable",
+	"invalid_token", "insufficient_scope", "authorization_pending", "slow_down", "expired_token",
+}
+
+// sourceError turns an error of a token source given by the user into a
+// *TokenError. The Client cannot know what that source sent (a refresh
+// token, a client secret of its own), so of a token endpoint's refusal it
+// keeps the status and a registered OAuth error code, never the
+// description or the body, which could echo them; any other error keeps its
+// text without the secrets the Client knows.
+func sourceError(err error, red *redactor) error {
 	var te *TokenError
 	if errors.As(err, &te) {
 		return te
 	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		te := &TokenError{Code: clean(re.ErrorCode, secret), Description: clean(re.ErrorDescription, secret)}
+		te := &TokenError{}
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
 		}
+		if slices.Contains(oauthErrorCodes, re.ErrorCode) {
+			te.Code = re.ErrorCode
+		}
+		te.transient = te.StatusCode != 0 && !te.refused()
 		return te
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || isContextError(err) {
-		return &TokenError{err: err}
+		return &TokenError{err: red.scrub(unwrapURLError(err)), transient: netErr != nil}
 	}
-	// Some other failure (a response without a token, a source of the
-	// user's): keep its text, minus the secret, but not the error itself.
-	return &TokenError{Description: clean(err.Error(), secret)}
+	return &TokenError{Description: red.clean(err.Error())}
 }
 
 func isContextError(err error) bool {

@@ -229,11 +229,11 @@ func TestTokenCacheWaitersRespectTheirContext(t *testing.T) {
 
 	// A token that is now cached is reused, and dropped when rejected.
 	tok, _ := tc.token(context.Background())
-	tc.invalidate(&oauth2.Token{AccessToken: "some other token"})
+	tc.invalidate(context.Background(), &oauth2.Token{AccessToken: "some other token"})
 	if again, _ := tc.token(context.Background()); again != tok {
 		t.Error("invalidating another token dropped the cached one")
 	}
-	tc.invalidate(tok)
+	tc.invalidate(context.Background(), tok)
 	if tc.tok != nil {
 		t.Error("invalidate kept the rejected token")
 	}

@@ -71,10 +71,12 @@ func TestCreateCallbackNotRetriedAfter500(t *testing.T) {
 	}
 }
 
-// A 429 is retried: Talkdesk did not act on the request.
+// A 429 is retried: Talkdesk did not act on the request. Its Retry-After
+// of 30 s is within the policy's MaxBackoff.
 func TestCreateCallbackRetriedAfter429(t *testing.T) {
 	rs := newReplayServer(t, "callbacks/create_callback_429.json", "callbacks/create_callback_202_empty.json")
-	if err := replayClient(t, rs, WithSleep(func(context.Context, time.Duration) error { return nil })).
+	if err := replayClient(t, rs, WithSleep(func(context.Context, time.Duration) error { return nil }),
+		WithRetryPolicy(RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Minute})).
 		CreateCallback(context.Background(), minimalCallback()); err != nil {
 		t.Fatalf("CreateCallback after a 429: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -34,6 +35,7 @@ type Client struct {
 	logger    *slog.Logger // nil when not logging
 	userAgent string
 	desc      string // what String and Format print
+	secrets   *redactor
 
 	sleep func(ctx context.Context, d time.Duration) error // tests: backoff waits
 }
@@ -242,6 +244,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if o.hc == nil {
 		o.hc = &http.Client{Timeout: 60 * time.Second}
 	}
+	o.hc = guardRedirects(o.hc)
 	apiHost, identity, err := o.region.hosts()
 	if err != nil {
 		return nil, err
@@ -257,6 +260,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		retry:     o.retry,
 		logger:    o.logger,
 		userAgent: "talkdesk-go/" + Version,
+		secrets:   &redactor{},
 		sleep:     o.sleep,
 	}
 	if o.userAgent != "" {
@@ -270,13 +274,15 @@ func NewClient(opts ...Option) (*Client, error) {
 		if o.tokenURL == "" {
 			o.tokenURL = "https://" + o.credentials.account + "." + identity + "/oauth/token"
 		}
-		c.tokens = &tokenCache{fetch: clientCredentialsFetch(o.credentials, o.tokenURL, o.hc), now: o.now}
+		c.secrets.addCredentials(o.credentials.clientID, o.credentials.secret)
+		c.tokens = &tokenCache{fetch: clientCredentialsFetch(o.credentials, o.tokenURL, o.hc, c.secrets), now: o.now, red: c.secrets}
 		auth = fmt.Sprintf("client credentials of account %q from %s", o.credentials.account, o.tokenURL)
 	case o.tokenSource != nil:
 		if o.tokenURL != "" {
 			return nil, invalid("tokenURL", "only applies with WithClientCredentials")
 		}
-		c.tokens = &tokenCache{fetch: tokenSourceFetch(o.tokenSource), now: o.now}
+		f := &sourceFetcher{ts: o.tokenSource, red: c.secrets}
+		c.tokens = &tokenCache{fetch: f.fetch, reject: f.invalidate, now: o.now, red: c.secrets}
 		auth = "token source"
 	default:
 		return nil, invalid("options", "no credentials: use WithClientCredentials or WithTokenSource")
@@ -317,6 +323,12 @@ type call struct {
 	// secrets are strings of the request that an error answer must not
 	// repeat, besides the bearer token: Talkdesk may echo what it was sent.
 	secrets []string
+	// verify, when set, makes the call one that must not be sent twice
+	// blindly (a compare-and-set): after an attempt Talkdesk may have
+	// carried out without saying so (a 5xx answer, an answer lost), it
+	// reports whether the change is in place (done), or that it is not
+	// and the request may be sent again.
+	verify func(ctx context.Context) (done bool, err error)
 }
 
 // response is what an action may need of a successful answer beyond its
@@ -330,10 +342,10 @@ type response struct {
 // (ErrResponseTooLarge says 10 MiB).
 const maxResponseBytes = 10 << 20
 
-// do performs r: it builds the request, waits on the limiter, attaches the
-// bearer token, sends it, reads a bounded body, and then retries, fails
-// with an *APIError or decodes the answer into r.out. Every API call of
-// the package goes through it.
+// do performs r and returns Talkdesk's answer. Each attempt (c.attempt)
+// takes a token, waits on the limiter, sends the request and reads a
+// bounded answer; after one that failed, decide says whether to try again
+// and after how long. Every API call of the package goes through it.
 func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 	var body []byte
 	if r.in != nil {
@@ -346,121 +358,264 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
-	idempotent := r.readOnly || isIdempotent(r.method)
+	// A call with verify is sent again only once verify said its last
+	// attempt did not take effect.
+	idempotent := (r.readOnly || isIdempotent(r.method)) && r.verify == nil
 
 	var (
-		lastErr     error
-		rejected    string // access token the API rejected with 401
-		maxAttempts = c.retry.MaxAttempts
+		lastErr  error  // of the attempt before: what a call that stops waiting reports
+		rejected string // the access token the API answered 401 to
+		acted    bool   // an attempt reached Talkdesk, which may have acted without saying so
 	)
-	for attempt := 1; ; attempt++ {
-		if err := c.wait(ctx); err != nil {
+	for n := 1; ; {
+		o := c.attempt(ctx, r, target, body, n, rejected, lastErr)
+		switch {
+		case o.kind == succeeded:
+			return o.resp, nil
+		case o.kind == answered && o.status == http.StatusNotFound && r.method == http.MethodDelete && acted:
+			// An earlier attempt may have deleted it: what the caller
+			// asked for is done.
+			return &response{StatusCode: o.status}, nil
+		}
+		if o.mayHaveActed() {
+			if r.verify != nil {
+				done, err := r.verify(ctx)
+				switch {
+				case err != nil:
+					return nil, fmt.Errorf("%w; whether it took effect is unknown: %w", o.err, err)
+				case done:
+					return &response{StatusCode: o.status}, nil
+				}
+				o.kind = unsent // it did not take effect: safe to send again
+			}
+			acted = true
+		}
+		d := c.retry.decide(&o, idempotent, n, rejected != "", timeLeft(ctx), drawBackoff)
+		if !d.retry {
+			return nil, o.err
+		}
+		lastErr = o.err
+		if d.renew {
+			rejected = o.tok.AccessToken
+			c.tokens.invalidate(ctx, o.tok)
+			continue // not a retry: the same attempt with a new token
+		}
+		if err := c.sleep(ctx, d.wait); err != nil {
 			return nil, c.stopped(r, err, lastErr)
 		}
-		tok, err := c.tokens.token(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, c.stopped(r, ctx.Err(), lastErr)
-			}
-			var te *TokenError
-			if errors.As(err, &te) && te.temporary() && attempt < maxAttempts {
-				lastErr = err
-				if err := c.backoff(ctx, attempt, 0); err != nil {
-					return nil, c.stopped(r, err, lastErr)
-				}
-				continue
-			}
-			return nil, err
-		}
-		if rejected != "" && tok.AccessToken == rejected {
-			return nil, lastErr // the token source has nothing newer
-		}
-
-		gate := c.newReplayGate(ctx, r.method)
-		reqCtx := ctx
-		if gate != nil {
-			reqCtx = gate.ctx
-		}
-		req, err := http.NewRequestWithContext(reqCtx, r.method, target, bodyReader(body))
-		if err != nil {
-			gate.close()
-			return nil, fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
-		}
-		c.setHeaders(req, r, body != nil, tok)
-
-		start := time.Now()
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			refused, isRefused := gate.refused()
-			gate.close()
-			err = unwrapURLError(err)
-			c.log(ctx, r, 0, attempt, start, err)
-			if ctx.Err() != nil {
-				return nil, c.stopped(r, ctx.Err(), lastErr)
-			}
-			if isRefused {
-				return nil, c.stopped(r, refused.err, lastErr)
-			}
-			lastErr = fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
-			if (idempotent || notSent(err)) && attempt < maxAttempts {
-				if err := c.backoff(ctx, attempt, 0); err != nil {
-					return nil, c.stopped(r, err, lastErr)
-				}
-				continue
-			}
-			return nil, lastErr
-		}
-
-		buf, err := readBody(resp)
-		gate.close() // the body is read and closed: the request is over
-		c.log(ctx, r, resp.StatusCode, attempt, start, err)
-		if err != nil {
-			putBuffer(buf)
-			if ctx.Err() != nil {
-				return nil, c.stopped(r, ctx.Err(), lastErr)
-			}
-			// A success answer cut short: Talkdesk acted, so only
-			// idempotent calls are retried.
-			lastErr = fmt.Errorf("talkdesk: %s %s: reading response: %w", r.method, r.path, err)
-			if idempotent && err != ErrResponseTooLarge && attempt < maxAttempts {
-				if err := c.backoff(ctx, attempt, 0); err != nil {
-					return nil, c.stopped(r, err, lastErr)
-				}
-				continue
-			}
-			return nil, lastErr
-		}
-
-		status := resp.StatusCode
-		if status >= 200 && status < 300 {
-			err := decode(buf.Bytes(), r.out, status, r.mayBeEmpty)
-			putBuffer(buf)
-			if err != nil {
-				return nil, fmt.Errorf("talkdesk: %s %s: decoding response: %w", r.method, r.path, err)
-			}
-			return &response{StatusCode: status, Header: resp.Header}, nil
-		}
-
-		apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), append(r.secrets, tok.AccessToken)...)
-		putBuffer(buf)
-		lastErr = apiErr
-		switch {
-		case status == http.StatusUnauthorized && rejected == "":
-			// Not a retry: the token is renewed and the call tried once more.
-			rejected = tok.AccessToken
-			c.tokens.invalidate(tok)
-			maxAttempts++
-			continue
-		case attempt >= maxAttempts:
-		case status == http.StatusTooManyRequests,
-			idempotent && retryableStatus(status):
-			if err := c.backoff(ctx, attempt, apiErr.RetryAfter); err != nil {
-				return nil, c.stopped(r, err, lastErr)
-			}
-			continue
-		}
-		return nil, apiErr
+		n++
 	}
+}
+
+// outcome is what one attempt of a call came to.
+type outcome struct {
+	kind       outcomeKind
+	status     int           // the answer's status, when there was an answer
+	retryAfter time.Duration // the answer's Retry-After, on 429 and 503
+	err        error         // the error the call returns if this attempt is its last
+	resp       *response     // the answer, when kind is succeeded
+	tok        *oauth2.Token // the token the request carried
+}
+
+type outcomeKind int
+
+const (
+	succeeded outcomeKind = iota // a 2xx answer, read whole and decoded
+	final                        // an error no retry can mend: a redirect refused, an answer too large or undecodable, credentials refused, the context done
+	noToken                      // no token this time: the token endpoint failed or could not be reached
+	unsent                       // the request failed where the server cannot have read it: no connection, or a kept-alive one the server had closed
+	lost                         // the request went out and no whole answer came back
+	answered                     // an answer with a status other than 2xx
+)
+
+// mayHaveActed reports whether Talkdesk may have carried out the request
+// although the attempt failed: the request went out and the answer was
+// lost, or was a server error.
+func (o *outcome) mayHaveActed() bool {
+	return o.kind == lost || o.kind == answered && o.status >= 500
+}
+
+// decision is what the Client does after an attempt that failed.
+type decision struct {
+	retry bool
+	renew bool          // drop the token first (the API rejected it): the attempt is made again, which is no retry
+	wait  time.Duration // before the retry
+}
+
+// decide says, from the outcome of attempt number n of a call (1 for the
+// first; an attempt made again with a renewed token keeps its number),
+// whether to try again and after how long. idempotent says the request may
+// be carried out twice (GET, PUT, DELETE, and reads sent as POST); renewed
+// that a 401 already renewed the token in this call; left is the time
+// until the caller's deadline. draw returns the jittered backoff between
+// lo and hi. decide depends on nothing else.
+//
+// A 401 renews the token once, whatever the attempt. A 429, a token
+// endpoint that failed and a request that cannot have reached Talkdesk are
+// retried for any method; a 5xx (but 501 and 505) and a request lost after
+// it went out only when idempotent. A retry waits the answer's
+// Retry-After, or else the backoff; a wait past the policy's MaxBackoff or
+// the deadline is not started, and the attempt's error is the call's.
+func (p RetryPolicy) decide(o *outcome, idempotent bool, n int, renewed bool, left time.Duration, draw func(lo, hi time.Duration) time.Duration) decision {
+	switch o.kind {
+	case answered:
+		if o.status == http.StatusUnauthorized {
+			return decision{retry: !renewed, renew: !renewed}
+		}
+		if o.status != http.StatusTooManyRequests && !(idempotent && retryableStatus(o.status)) {
+			return decision{}
+		}
+	case noToken, unsent:
+	case lost:
+		if !idempotent {
+			return decision{}
+		}
+	default:
+		return decision{}
+	}
+	if n >= p.MaxAttempts {
+		return decision{}
+	}
+	wait := o.retryAfter
+	if wait > 0 {
+		if wait > p.MaxBackoff {
+			return decision{}
+		}
+	} else {
+		wait = draw(p.MinBackoff, p.ceiling(n))
+	}
+	if wait > left {
+		return decision{}
+	}
+	return decision{retry: true, wait: wait}
+}
+
+// ceiling returns the longest backoff before retry n (1 for the first):
+// min(MaxBackoff, MinBackoff·2^(n-1)).
+func (p RetryPolicy) ceiling(n int) time.Duration {
+	if shift := n - 1; shift < 32 && p.MinBackoff<<shift < p.MaxBackoff && p.MinBackoff<<shift > 0 {
+		return p.MinBackoff << shift
+	}
+	return p.MaxBackoff
+}
+
+// drawBackoff returns a uniformly random wait in [lo, hi]: full jitter.
+func drawBackoff(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + rand.N(hi-lo+1)
+}
+
+// timeLeft returns the time until ctx's deadline, or the longest
+// duration when it has none.
+func timeLeft(ctx context.Context) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return time.Until(deadline)
+	}
+	return math.MaxInt64
+}
+
+// attempt makes attempt number n of r: it takes a token, waits on the
+// limiter (only then: a token that cannot be had costs no slot), sends the
+// request and reads the answer. rejected is a token the API refused in
+// this call, and lastErr the error of the attempt before.
+func (c *Client) attempt(ctx context.Context, r *call, target string, body []byte, n int, rejected string, lastErr error) outcome {
+	tok, o := c.token(ctx, r, lastErr)
+	if o != nil {
+		return *o
+	}
+	if rejected != "" && tok.AccessToken == rejected {
+		return outcome{kind: final, err: lastErr} // the token source has nothing newer
+	}
+	if err := c.wait(ctx); err != nil {
+		return outcome{kind: final, err: c.stopped(r, err, lastErr)}
+	}
+	// The wait may have been long enough for the token to be due.
+	if tok, o = c.token(ctx, r, lastErr); o != nil {
+		return *o
+	}
+
+	gate := c.newReplayGate(ctx, r.method)
+	reqCtx := ctx
+	if gate != nil {
+		reqCtx = gate.ctx
+	}
+	req, err := http.NewRequestWithContext(reqCtx, r.method, target, bodyReader(body))
+	if err != nil {
+		gate.close()
+		return outcome{kind: final, err: fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)}
+	}
+	c.setHeaders(req, r, body != nil, tok)
+
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		refused, isRefused := gate.refused()
+		gate.close()
+		secrets := append(r.secrets[:len(r.secrets):len(r.secrets)], tok.AccessToken)
+		err = unwrapURLError(err)
+		var redirect *RedirectError
+		if errors.As(err, &redirect) {
+			redirect.Origin = c.secrets.clean(redirect.Origin, secrets...)
+			c.log(ctx, r, redirect.StatusCode, n, start, err)
+			return outcome{kind: final, err: fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)}
+		}
+		err = c.secrets.scrub(err, secrets...)
+		c.log(ctx, r, 0, n, start, err)
+		switch {
+		case ctx.Err() != nil:
+			return outcome{kind: final, err: c.stopped(r, ctx.Err(), lastErr)}
+		case isRefused:
+			return outcome{kind: final, err: c.stopped(r, refused.err, lastErr)}
+		case notSent(err):
+			return outcome{kind: unsent, err: fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)}
+		}
+		return outcome{kind: lost, err: fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)}
+	}
+
+	buf, err := readBody(resp)
+	defer putBuffer(buf)
+	gate.close() // the body is read and closed: the request is over
+	c.log(ctx, r, resp.StatusCode, n, start, err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return outcome{kind: final, err: c.stopped(r, ctx.Err(), lastErr)}
+		}
+		err = fmt.Errorf("talkdesk: %s %s: reading response: %w", r.method, r.path, err)
+		if errors.Is(err, ErrResponseTooLarge) {
+			return outcome{kind: final, err: err}
+		}
+		// A success answer cut short: Talkdesk acted.
+		return outcome{kind: lost, status: resp.StatusCode, err: err}
+	}
+
+	status := resp.StatusCode
+	if status >= 200 && status < 300 {
+		if err := decode(buf.Bytes(), r.out, status, r.mayBeEmpty); err != nil {
+			return outcome{kind: final, err: fmt.Errorf("talkdesk: %s %s: decoding response: %w", r.method, r.path, err)}
+		}
+		return outcome{kind: succeeded, resp: &response{StatusCode: status, Header: resp.Header}}
+	}
+	apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), c.secrets, append(r.secrets[:len(r.secrets):len(r.secrets)], tok.AccessToken)...)
+	return outcome{kind: answered, status: status, retryAfter: apiErr.RetryAfter, err: apiErr, tok: tok}
+}
+
+// token returns the token for an attempt of r, or the outcome of an attempt
+// that could not have one.
+func (c *Client) token(ctx context.Context, r *call, lastErr error) (*oauth2.Token, *outcome) {
+	tok, err := c.tokens.token(ctx)
+	if err == nil {
+		return tok, nil
+	}
+	if ctx.Err() != nil {
+		return nil, &outcome{kind: final, err: c.stopped(r, ctx.Err(), lastErr)}
+	}
+	var te *TokenError
+	if errors.As(err, &te) && te.temporary() {
+		return nil, &outcome{kind: noToken, err: err}
+	}
+	return nil, &outcome{kind: final, err: err}
 }
 
 // replayGate makes every connection net/http's Transport takes for one
@@ -582,48 +737,14 @@ func (c *Client) wait(ctx context.Context) error {
 	return c.limiter.Wait(ctx)
 }
 
-// backoff waits before retry number attempt: retryAfter when the server
-// named a wait, else the policy's jittered exponential backoff. It returns
-// errGiveUp at once when the wait would end after ctx's deadline.
-func (c *Client) backoff(ctx context.Context, attempt int, retryAfter time.Duration) error {
-	d := retryAfter
-	if d <= 0 {
-		d = c.retry.backoff(attempt)
-	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-		return errGiveUp
-	}
-	return c.sleep(ctx, d)
-}
-
-// errGiveUp says a retry was not waited for because the context's deadline
-// would pass first; the caller then gets the last error as it is.
-var errGiveUp = errors.New("retry would pass the context deadline")
-
-// stopped builds the error of a call that ended while waiting: on
-// errGiveUp, the last error; otherwise the context's error, wrapping the
-// last error too when there was one.
+// stopped builds the error of a call that ended while waiting: the
+// context's error (or the limiter's), wrapping the last error too when
+// there was one.
 func (c *Client) stopped(r *call, err, lastErr error) error {
-	if err == errGiveUp && lastErr != nil {
-		return lastErr
-	}
 	if lastErr != nil {
 		return fmt.Errorf("talkdesk: %s %s: %w (after: %w)", r.method, r.path, err, lastErr)
 	}
 	return fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)
-}
-
-// backoff returns the wait before retry number attempt (1 for the first
-// retry): uniformly random in [MinBackoff, min(MaxBackoff, MinBackoff·2^(attempt-1))].
-func (p RetryPolicy) backoff(attempt int) time.Duration {
-	ceiling := p.MaxBackoff
-	if shift := attempt - 1; shift < 32 && p.MinBackoff<<shift < ceiling && p.MinBackoff<<shift > 0 {
-		ceiling = p.MinBackoff << shift
-	}
-	if ceiling <= p.MinBackoff {
-		return p.MinBackoff
-	}
-	return p.MinBackoff + rand.N(ceiling-p.MinBackoff+1)
 }
 
 // setHeaders sets the headers every request carries, then r's own.
@@ -780,10 +901,4 @@ func unwrapURLError(err error) error {
 }
 
 // temporary reports whether asking again may give a token.
-func (e *TokenError) temporary() bool {
-	if e.StatusCode != 0 {
-		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
-	}
-	var netErr net.Error
-	return errors.As(e.err, &netErr)
-}
+func (e *TokenError) temporary() bool { return e.transient }

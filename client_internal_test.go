@@ -382,7 +382,7 @@ func TestBackoffBounds(t *testing.T) {
 	for attempt, ceiling := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 4: 800 * time.Millisecond, 5: time.Second, 60: time.Second} {
 		var most time.Duration
 		for range 2000 {
-			d := p.backoff(attempt)
+			d := drawBackoff(p.MinBackoff, p.ceiling(attempt))
 			if d < p.MinBackoff || d > ceiling {
 				t.Fatalf("attempt %d: backoff %v outside [%v, %v]", attempt, d, p.MinBackoff, ceiling)
 			}

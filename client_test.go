@@ -72,7 +72,7 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 			srv.InjectFault(f)
 			s := &sleeps{}
 			c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep),
-				talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second}))
+				talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Minute}))
 			if _, err := c.GetContact(context.Background(), id); err != nil {
 				t.Fatal(err)
 			}

@@ -165,23 +165,23 @@ const maxErrorText = 1024
 // string is removed from every text field: the bearer token the request
 // carried, and secrets the request sent (a webhook secret in a callback
 // URL), which a server might echo.
-func newAPIError(method, path string, status int, header http.Header, body []byte, redact ...string) *APIError {
+func newAPIError(method, path string, status int, header http.Header, body []byte, red *redactor, redact ...string) *APIError {
 	e := &APIError{StatusCode: status, Method: method, Path: path}
 	var w wireError
 	if isJSONObject(body) && json.Unmarshal(body, &w) == nil {
-		e.Code = clean(string(w.Code), redact...)
-		e.Message = clean(w.Message, redact...)
+		e.Code = red.clean(string(w.Code), redact...)
+		e.Message = red.clean(w.Message, redact...)
 		if e.Message == "" {
-			e.Message = clean(w.Detail, redact...)
+			e.Message = red.clean(w.Detail, redact...)
 		}
 		if e.Code == "" {
-			e.Code = clean(w.ScimType, redact...)
+			e.Code = red.clean(w.ScimType, redact...)
 		}
-		e.Description = clean(w.Description, redact...)
+		e.Description = red.clean(w.Description, redact...)
 		if len(w.Fields) > 0 {
 			e.Fields = make([]FieldError, 0, min(len(w.Fields), 100))
 			for _, f := range w.Fields[:min(len(w.Fields), 100)] {
-				e.Fields = append(e.Fields, FieldError{Name: clean(f.Name, redact...), Description: clean(f.Description, redact...)})
+				e.Fields = append(e.Fields, FieldError{Name: red.clean(f.Name, redact...), Description: red.clean(f.Description, redact...)})
 			}
 		}
 	}
@@ -294,6 +294,7 @@ type TokenError struct {
 	Code        string // OAuth error code, such as "invalid_client"
 	Description string // OAuth error_description
 	err         error  // the transport or context error, if any; never an oauth2.RetrieveError
+	transient   bool   // asking again may give a token
 }
 
 func (e *TokenError) Error() string {

@@ -161,7 +161,7 @@ func FuzzAPIError(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, status int, retryAfter string, body []byte) {
 		header := http.Header{"Retry-After": {retryAfter}}
-		e := newAPIError("POST", "/calls/callback", status, header, body, testToken)
+		e := newAPIError("POST", "/calls/callback", status, header, body, nil, testToken)
 		msg := e.Error()
 		if strings.Contains(msg, testToken) {
 			t.Fatalf("error shows the token: %q", msg)

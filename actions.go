@@ -44,7 +44,9 @@ const DefaultActionMaxBodyBytes int64 = 1 << 20
 //     registered;
 //   - 405 with Allow: POST for any other method on a known action.
 //
-// The message of an [*ActionError] is sent to Talkdesk as is. Any other
+// The message of an [*ActionError] is sent to Talkdesk as is, but for the
+// values of the request's auth hash, which are masked there as in the
+// logs. Any other
 // error is logged and answered with a generic message, so that no internal
 // detail reaches Talkdesk. A panicking action is recovered and logged with
 // its stack, and the server goes on serving.
@@ -91,7 +93,8 @@ func NewActionServer(opts ...ActionServerOption) *ActionServer {
 
 // WithActionAuth makes the server check the auth hash of every request
 // with check before the action runs. A check that returns an error rejects
-// the request with 400: the message of an [*ActionError] is sent as is, any
+// the request with 400: the message of an [*ActionError] is sent (with the
+// auth values masked), any
 // other error is answered with "authentication failed" (and logged, with
 // the values of the auth hash masked out).
 //
@@ -205,7 +208,8 @@ type ActionResult struct {
 // Talkdesk, with status 400. Return one (or wrap one with %w) from an
 // [ActionFunc] or a [WithActionAuth] check for failures Talkdesk should
 // show, such as "Case creation failed: subject is required"; other errors
-// are answered with a generic message.
+// are answered with a generic message. Values of the request's auth hash
+// that the message quotes are masked, in the answer and in the logs.
 type ActionError struct{ Message string }
 
 // Error returns the message.
@@ -433,8 +437,10 @@ func (s *ActionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case ctx.Err() != nil:
 		level = slog.LevelWarn // Talkdesk went away; the action saw it
 	}
+	le := &actionLogErr{err: err, auth: req.Auth}
+	msg = le.mask(msg) // an ActionError may quote the credentials
 	writeActionMessage(w, http.StatusBadRequest, msg)
-	s.log(ctx, level, start, name, http.StatusBadRequest, msg, &actionLogErr{err: err, auth: req.Auth})
+	s.log(ctx, level, start, name, http.StatusBadRequest, msg, le)
 }
 
 // lookup finds the action a request names: the {action} wildcard of the
@@ -684,8 +690,8 @@ const minMaskedLen = 4
 
 func (e *actionLogErr) mask(s string) string {
 	for _, v := range e.auth {
-		if len(v) >= minMaskedLen && strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
+		if len(v) >= minMaskedLen {
+			s = removeAll(s, secretForms(v))
 		}
 	}
 	return s

@@ -2,8 +2,11 @@ package talkdesk_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -63,6 +66,7 @@ func TestSecretSweep(t *testing.T) {
 	srv, contactID := newFake(t)
 	clientID, clientSecret := srv.Credentials()
 	secrets := map[string]string{"client secret": clientSecret}
+	basics := map[string]string{clientSecret: clientID} // client secrets, each with its client ID
 
 	// The client: calls, a refresh after revocation, rejections, a wrong secret.
 	c := fakeClient(t, srv, talkdesk.WithLogger(logger), talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
@@ -199,6 +203,9 @@ func TestSecretSweep(t *testing.T) {
 	bridge.Handle("panic", func(ctx context.Context, req *talkdesk.ActionRequest) (*talkdesk.ActionResult, error) {
 		panic("cannot use password " + req.Auth["password"])
 	})
+	bridge.Handle("refuse", func(ctx context.Context, req *talkdesk.ActionRequest) (*talkdesk.ActionResult, error) {
+		return nil, &talkdesk.ActionError{Message: "the CRM refused " + req.Auth["password"]}
+	})
 	bridge.Handle("ok", func(ctx context.Context, req *talkdesk.ActionRequest) (*talkdesk.ActionResult, error) {
 		sw.note(*req, req)
 		logger.Info("action", "request", req)
@@ -206,7 +213,7 @@ func TestSecretSweep(t *testing.T) {
 	})
 	bs := httptest.NewServer(bridge)
 	defer bs.Close()
-	for _, action := range []string{"ok", "fail", "panic"} {
+	for _, action := range []string{"ok", "fail", "panic", "refuse"} {
 		for _, pw := range []string{bridgePassword, bridgePassword + "-wrong"} {
 			status, res, err := talkdesktest.ExecuteAction(ctx, bs.URL+"/"+action, map[string]string{"username": "ana", "password": pw},
 				map[string]any{"subject": "Missed call"}, talkdesk.ActionMeta{ContactExternalID: "7"})
@@ -214,6 +221,118 @@ func TestSecretSweep(t *testing.T) {
 		}
 	}
 	secrets["wrong bridge password"] = bridgePassword + "-wrong"
+
+	// Servers that echo what they were sent. A token endpoint that repeats
+	// the request, Authorization header and form included, in its error,
+	// for secrets that URL encoding changes.
+	echo := func(status int) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			user, pass, _ := r.BasicAuth()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			json.NewEncoder(w).Encode(map[string]string{
+				"error": "invalid_client " + r.Header.Get("Authorization"),
+				"error_description": "you sent " + r.Header.Get("Authorization") + " (" + user + ":" + pass + ") with " +
+					string(body) + " to " + r.URL.String(),
+			})
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	for i, secret := range []string{"sec+ret/with=all&4", "p@ss word+1/2=3&x", "plain-secret-91ab3c7d"} {
+		for _, status := range []int{http.StatusUnauthorized, http.StatusBadRequest, http.StatusServiceUnavailable} {
+			srv := echo(status)
+			id := fmt.Sprintf("client %d/x+y", i)
+			secrets[fmt.Sprintf("echoed client secret %d", i)] = secret
+			basics[secret] = id
+			ec, err := talkdesk.NewClient(talkdesk.WithBaseURL(srv.URL), talkdesk.WithTokenURL(srv.URL+"/oauth/token"),
+				talkdesk.WithClientCredentials("acme", id, secret), talkdesk.WithLogger(logger),
+				talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ec.GetContact(ctx, "c-1")
+			if err == nil {
+				t.Fatal("GetContact through the echoing token endpoint did not fail")
+			}
+			sw.note(err, ec)
+		}
+	}
+
+	// An API that redirects with the bearer token in a Location that is
+	// malformed, in one whose host holds it, and in the query of one to
+	// another origin; a token endpoint that does the same with the secret.
+	// The first segment of the path says how.
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if strings.HasSuffix(r.URL.Path, "/oauth/token") {
+			_, tok, _ = r.BasicAuth()
+		}
+		switch how, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); how {
+		case "malformed":
+			w.Header().Set("Location", "http://["+tok+"/%zz")
+		case "host":
+			w.Header().Set("Location", "https://"+tok+".evil.example/")
+		default:
+			w.Header().Set("Location", "http://127.0.0.1:1/steal?t="+tok)
+		}
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer hostile.Close()
+	const redirectedSecret = "redirected-secret-6d2e"
+	secrets["client secret sent to a redirecting token endpoint"] = redirectedSecret
+	for _, how := range []string{"malformed", "host", "query"} {
+		cc, err := talkdesk.NewClient(talkdesk.WithBaseURL(hostile.URL+"/"+how), talkdesk.WithTokenURL(hostile.URL+"/"+how+"/oauth/token"),
+			talkdesk.WithClientCredentials("acme", "id", redirectedSecret), talkdesk.WithLogger(logger))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cc.GetContact(ctx, "c-1")
+		sw.note(err)
+		tok := "at-redirected-" + how + "-3f9e"
+		secrets["token redirected "+how] = tok
+		tc, err := talkdesk.NewClient(talkdesk.WithBaseURL(hostile.URL+"/"+how), talkdesk.WithLogger(logger),
+			talkdesk.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tc.GetContact(ctx, "c-1")
+		var re *talkdesk.RedirectError
+		if !errors.As(err, &re) {
+			t.Fatalf("GetContact redirected (%s): %v, want a RedirectError", how, err)
+		}
+		sw.note(err)
+	}
+
+	// The authorization-code path: a refresh that the token endpoint
+	// refuses, echoing the refresh token and the client secret.
+	const acSecret, acRefresh = "ac-client-secret-0b8d", "rt-echoed-4c7a1e"
+	secrets["auth-code client secret"], secrets["echoed refresh token"] = acSecret, acRefresh
+	acEcho := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		_, sec, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant",
+			"error_description": "refresh token " + r.PostForm.Get("refresh_token") + " of client " + sec + " (" + r.Header.Get("Authorization") + ") expired"})
+	}))
+	defer acEcho.Close()
+	acCfg, err := talkdesk.AuthCodeConfig(talkdesktest.Account, talkdesk.RegionUS, "ac-client", acSecret, "https://app.example.com/cb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acCfg.Endpoint.TokenURL = acEcho.URL + "/oauth/token"
+	acClient, err := talkdesk.NewClient(talkdesk.WithBaseURL(acEcho.URL), talkdesk.WithLogger(logger),
+		talkdesk.WithTokenSource(acCfg.TokenSource(ctx, &oauth2.Token{AccessToken: "at-expired-71d2c0", RefreshToken: acRefresh, Expiry: time.Now().Add(-time.Hour)})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = acClient.GetContact(ctx, "c-1")
+	if err == nil {
+		t.Fatal("GetContact with a refused refresh did not fail")
+	}
+	sw.note(err, acClient)
 
 	// Every access token the fake saw.
 	for _, r := range srv.Requests() {
@@ -233,9 +352,18 @@ func TestSecretSweep(t *testing.T) {
 		if len(secret) < 8 {
 			t.Fatalf("secret %s is too short to search for: %q", name, secret)
 		}
-		for _, s := range sw.said {
-			if i := strings.Index(s, secret); i >= 0 {
-				t.Errorf("the %s shows in: ...%s...", name, s[max(0, i-80):min(len(s), i+len(secret)+20)])
+		// Every form a server could echo it in: as is, URL-encoded both
+		// ways, and base64 of the Basic pair of a client secret.
+		forms := map[string]string{"": secret, " (query-encoded)": url.QueryEscape(secret), " (path-encoded)": url.PathEscape(secret)}
+		if id, ok := basics[secret]; ok {
+			forms[" (Basic pair, base64)"] = base64.StdEncoding.EncodeToString([]byte(id + ":" + secret))
+			forms[" (Basic pair URL-encoded, base64)"] = base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret)))
+		}
+		for form, text := range forms {
+			for _, s := range sw.said {
+				if i := strings.Index(s, text); i >= 0 {
+					t.Errorf("the %s%s shows in: ...%s...", name, form, s[max(0, i-80):min(len(s), i+len(text)+20)])
+				}
 			}
 		}
 	}

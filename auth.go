@@ -349,42 +349,60 @@ type TokenInvalidator interface {
 
 // sourceFetcher is the fetch function of a tokenCache for a token source
 // given by the user. oauth2.TokenSource takes no context, so Token runs in
-// a goroutine of its own: a caller whose context ends returns at once, and
-// the next caller waits for the same Token call rather than starting
-// another while it runs.
+// a goroutine of its own: a caller whose context ends returns at once, the
+// next caller waits for the same Token call rather than starting another
+// while it runs, and a token that came after its callers left is kept for
+// the next.
 type sourceFetcher struct {
 	ts  oauth2.TokenSource
 	red *redactor
 
-	mu      sync.Mutex
-	running *tokenFetch // the Token call under way, if any
+	mu        sync.Mutex
+	running   *tokenFetch // the Token call under way, if any
+	unclaimed *tokenFetch // a call that gave a token after its callers left
 }
 
 func (f *sourceFetcher) fetch(ctx context.Context) (*oauth2.Token, error) {
 	f.mu.Lock()
+	if u := f.unclaimed; u != nil {
+		f.unclaimed = nil
+		f.mu.Unlock()
+		return u.tok, nil
+	}
 	call := f.running
 	if call == nil {
 		call = &tokenFetch{done: make(chan struct{})}
 		f.running = call
-		go func() {
-			tok, err := f.ts.Token()
-			if err != nil {
-				err = sourceError(err, f.red)
-			}
-			f.mu.Lock()
-			f.running = nil
-			f.mu.Unlock()
-			call.tok, call.err = tok, err
-			close(call.done)
-		}()
+		go f.run(call)
 	}
 	f.mu.Unlock()
 	select {
 	case <-call.done:
+		f.mu.Lock()
+		if f.unclaimed == call {
+			f.unclaimed = nil
+		}
+		f.mu.Unlock()
 		return call.tok, call.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// run makes one Token call of the source.
+func (f *sourceFetcher) run(call *tokenFetch) {
+	tok, err := f.ts.Token()
+	if err != nil {
+		err = sourceError(err, f.red)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running = nil
+	call.tok, call.err = tok, err
+	if err == nil {
+		f.unclaimed = call // until a caller takes it
+	}
+	close(call.done)
 }
 
 // invalidate tells the source, if it wants to know, that the API rejected

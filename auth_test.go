@@ -3,7 +3,9 @@ package talkdesk_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -277,5 +279,50 @@ func TestNewClientRequiresAuth(t *testing.T) {
 				t.Errorf("NewClient = %v, %v; want nil, ErrInvalid", c, err)
 			}
 		})
+	}
+}
+
+// blockingSource gives its token only once released.
+type blockingSource struct {
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (s *blockingSource) Token() (*oauth2.Token, error) {
+	s.calls.Add(1)
+	<-s.release
+	return &oauth2.Token{AccessToken: "at-slow-source", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// TestSlowTokenSourceDoesNotOutliveTheDeadline: a call returns when its
+// context is done, whatever its token source is doing; later calls wait for
+// the same Token call, and the token it gives in the end is used.
+func TestSlowTokenSourceDoesNotOutliveTheDeadline(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"contact":{"id":"c-1","name":"Ada"}}`)
+	}))
+	defer api.Close()
+	src := &blockingSource{release: make(chan struct{})}
+	c, err := talkdesk.NewClient(talkdesk.WithBaseURL(api.URL), talkdesk.WithTokenSource(src), talkdesk.WithRateLimit(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		_, err := c.GetContact(ctx, "c-1")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("GetContact while the source blocks: %v, want DeadlineExceeded", err)
+		}
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("%d Token calls while the first was under way, want 1", n)
+	}
+	close(src.release)
+	if _, err := c.GetContact(context.Background(), "c-1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("%d Token calls, want 1: the late token is used", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,53 @@ func TestRateLimitedAfterRetriesRunOut(t *testing.T) {
 	}
 	if diff := cmp.Diff([]time.Duration{2 * time.Second, 2 * time.Second}, s.waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+// TestRetryAfterBeyondTheBoundFailsAtOnce: a Retry-After longer than the
+// policy's MaxBackoff, in either form, or than the time left before the
+// deadline, is not waited for: the call fails at once with the 429, which
+// carries it.
+func TestRetryAfterBeyondTheBoundFailsAtOnce(t *testing.T) {
+	tests := []struct {
+		name, retryAfter string
+		deadline         time.Duration // 0: none
+		want             time.Duration // about
+	}{
+		{"a date in year 9999", "Fri, 31 Dec 9999 23:59:59 GMT", 0, math.MaxInt64},
+		{"a date 48 hours ahead", time.Now().Add(48 * time.Hour).UTC().Format(http.TimeFormat), 0, 48 * time.Hour},
+		{"seconds past MaxBackoff", "45", 0, 45 * time.Second},
+		{"seconds past every duration", "99999999999999999999", 0, math.MaxInt64},
+		{"seconds past the deadline", "5", time.Second, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, id := newFake(t)
+			srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusTooManyRequests, Count: 1,
+				Header: http.Header{"Retry-After": {tt.retryAfter}}})
+			s := &sleeps{}
+			c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxBackoff: 30 * time.Second}))
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			_, err := c.GetContact(ctx, id)
+			var apiErr *talkdesk.APIError
+			if !errors.Is(err, talkdesk.ErrRateLimited) || !errors.As(err, &apiErr) {
+				t.Fatalf("error = %v, want ErrRateLimited", err)
+			}
+			if apiErr.RetryAfter < tt.want-time.Minute || apiErr.RetryAfter > tt.want {
+				t.Errorf("RetryAfter = %v, want about %v", apiErr.RetryAfter, tt.want)
+			}
+			if w := s.waits(); len(w) > 0 {
+				t.Errorf("waited %v, want no wait", w)
+			}
+			if n := srv.Count("GET", "/contacts/"+id); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -227,7 +228,9 @@ func clean(s string, secrets ...string) string {
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // parseRetryAfter reads a Retry-After value: delay seconds (a decimal
-// fraction is accepted) or an HTTP date. It reports false when v is empty or unreadable.
+// fraction is accepted) or an HTTP date. A wait longer than a Duration
+// holds is the longest Duration. It reports false when v is empty or
+// unreadable.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -235,8 +238,11 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	if isDecimal(v) {
 		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs > 24*60*60 {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return 0, false
+		}
+		if secs >= float64(math.MaxInt64)/float64(time.Second) {
+			return math.MaxInt64, true // longer than any wait: the policy refuses it
 		}
 		return time.Duration(secs * float64(time.Second)), true
 	}

@@ -3,6 +3,7 @@ package talkdesk
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -116,7 +117,8 @@ func TestParseRetryAfter(t *testing.T) {
 		{"", 0, false},
 		{"-3", 0, false},
 		{"soon", 0, false},
-		{"99999999", 0, false},
+		{"99999999", 99999999 * time.Second, true}, // the policy refuses so long a wait
+		{"99999999999999999999", math.MaxInt64, true},
 		{"NaN", 0, false},
 		{"+Inf", 0, false},
 		{"0x10", 0, false},

@@ -145,7 +145,7 @@ func parseHTTPURL(field, raw string) (*url.URL, error) {
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 		return nil, invalid(field, "must be an absolute http or https URL")
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+	if u.User != nil || strings.ContainsAny(raw, "?#") || u.Opaque != "" {
 		return nil, invalid(field, "must not carry user info, a query or a fragment")
 	}
 	return u, nil

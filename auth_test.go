@@ -326,3 +326,78 @@ func TestSlowTokenSourceDoesNotOutliveTheDeadline(t *testing.T) {
 		t.Errorf("%d Token calls, want 1: the late token is used", n)
 	}
 }
+
+// TestShortLivedTokenIsReused: a token that lives less than the usual
+// renewal margin is still reused for most of its life.
+func TestShortLivedTokenIsReused(t *testing.T) {
+	srv, id := newFake(t)
+	srv.SetTokenTTL(5 * time.Second)
+	c := fakeClient(t, srv)
+	for range 20 {
+		if _, err := c.GetContact(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.TokenRequests(); n != 1 {
+		t.Errorf("20 calls with a 5 s token made %d token requests, want 1", n)
+	}
+}
+
+// TestTokenOutageCostsNoLimiterSlot: the throttle counts requests sent to
+// the API; calls that could not get a token sent none.
+func TestTokenOutageCostsNoLimiterSlot(t *testing.T) {
+	srv, id := newFake(t)
+	srv.InjectFault(talkdesktest.Fault{Path: talkdesktest.TokenPath, Status: http.StatusServiceUnavailable})
+	lim := &countingLimiter{Limiter: unlimited{}}
+	c := fakeClient(t, srv, talkdesk.WithLimiter(lim), talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	for range 5 {
+		var te *talkdesk.TokenError
+		if _, err := c.GetContact(context.Background(), id); !errors.As(err, &te) {
+			t.Fatalf("GetContact during a token outage: %v, want a TokenError", err)
+		}
+	}
+	if n := lim.grants.Load(); n != 0 {
+		t.Errorf("5 calls during a token outage took %d limiter slots, want 0", n)
+	}
+	if n := srv.TokenRequests(); n != 5*4 {
+		t.Errorf("%d token requests, want 20: a 503 is retried within the call's 4 attempts", n)
+	}
+}
+
+// TestTokenEndpointFailures: what asking again may mend (5xx, a body cut
+// short, a reset) is retried with the API calls' backoff and budget; a
+// refusal is not.
+func TestTokenEndpointFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    talkdesktest.Fault
+		requests int
+		refused  bool
+	}{
+		{"503 twice", talkdesktest.Fault{Status: http.StatusServiceUnavailable, Count: 2}, 3, false},
+		{"body cut", talkdesktest.Fault{Kind: talkdesktest.FaultCutBody, Count: 1}, 2, false},
+		{"dropped", talkdesktest.Fault{Kind: talkdesktest.FaultDrop, Count: 1}, 2, false},
+		{"429", talkdesktest.Fault{Status: http.StatusTooManyRequests, Count: 1}, 2, false},
+		{"400 invalid_client", talkdesktest.Fault{Status: http.StatusBadRequest, Body: `{"error":"invalid_client"}`}, 1, true},
+		{"401", talkdesktest.Fault{Status: http.StatusUnauthorized}, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, id := newFake(t)
+			tt.fault.Path = talkdesktest.TokenPath
+			srv.InjectFault(tt.fault)
+			c := fakeClient(t, srv, talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+			_, err := c.GetContact(context.Background(), id)
+			if tt.refused {
+				if !errors.Is(err, talkdesk.ErrUnauthorized) {
+					t.Errorf("GetContact: %v, want ErrUnauthorized", err)
+				}
+			} else if err != nil {
+				t.Errorf("GetContact: %v, want success after the retry", err)
+			}
+			if n := srv.TokenRequests(); n != tt.requests {
+				t.Errorf("%d token requests, want %d", n, tt.requests)
+			}
+		})
+	}
+}

@@ -593,7 +593,7 @@ func (c *Client) attempt(ctx context.Context, r *call, target string, body []byt
 	status := resp.StatusCode
 	if status >= 200 && status < 300 {
 		if err := decode(buf.Bytes(), r.out, status, r.mayBeEmpty); err != nil {
-			return outcome{kind: final, err: fmt.Errorf("talkdesk: %s %s: decoding response: %w", r.method, r.path, err)}
+			return outcome{kind: final, err: &malformedError{method: r.method, path: r.path, why: "not the expected JSON", err: err}}
 		}
 		return outcome{kind: succeeded, resp: &response{StatusCode: status, Header: resp.Header}}
 	}

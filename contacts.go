@@ -53,5 +53,8 @@ func (c *Client) GetContact(ctx context.Context, contactID string) (*Contact, er
 	if _, err := c.do(ctx, &call{method: "GET", path: path, out: &out}); err != nil {
 		return nil, err
 	}
+	if out.Contact.ID == "" {
+		return nil, malformed("GET", path, "the answer holds no contact with an id")
+	}
 	return out.Contact.contact(), nil
 }

@@ -3,9 +3,13 @@ package talkdesk
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
 )
 
 func TestGetContact(t *testing.T) {
@@ -68,5 +72,53 @@ func TestGetContactRejectsBadIDs(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) || !errors.As(err, &ve) || ve.Field != "contactID" {
 			t.Errorf("GetContact(%q) error = %v, want a ValidationError of contactID", id, err)
 		}
+	}
+}
+
+// TestIncompleteAnswersAreErrors: a success answer that lacks what the
+// operation returns is an error matching ErrMalformedResponse, not a zero
+// value.
+func TestIncompleteAnswersAreErrors(t *testing.T) {
+	tests := []struct {
+		name, body string
+		call       func(ctx context.Context, c *Client) error
+	}{
+		{"GetContact {}", `{}`, func(ctx context.Context, c *Client) error { _, err := c.GetContact(ctx, "c-1"); return err }},
+		{"GetContact null", `null`, func(ctx context.Context, c *Client) error { _, err := c.GetContact(ctx, "c-1"); return err }},
+		{"GetContact contact null", `{"contact":null}`, func(ctx context.Context, c *Client) error { _, err := c.GetContact(ctx, "c-1"); return err }},
+		{"GetContact contact without id", `{"contact":{"name":"Ada"}}`, func(ctx context.Context, c *Client) error { _, err := c.GetContact(ctx, "c-1"); return err }},
+		{"CreateUser {}", `{}`, func(ctx context.Context, c *Client) error {
+			_, err := c.CreateUser(ctx, &NewUser{UserName: "ada@example.com", GivenName: "Ada", FamilyName: "Lovelace"})
+			return err
+		}},
+		{"GetUserByEmail user without id", `{"_embedded":{"users":[{"email":"ada@example.com"}]}}`, func(ctx context.Context, c *Client) error {
+			_, err := c.GetUserByEmail(ctx, "ada@example.com")
+			return err
+		}},
+		{"GetUserPresence {}", `{}`, func(ctx context.Context, c *Client) error { _, err := c.GetUserPresence(ctx, "u-1"); return err }},
+		{"SubscribePresence null", `null`, func(ctx context.Context, c *Client) error { _, err := c.SubscribePresence(ctx); return err }},
+		{"GetListSchema null", `null`, func(ctx context.Context, c *Client) error { _, err := c.GetListSchema(ctx, "email"); return err }},
+		{"GetNotificationSchema {}", `{}`, func(ctx context.Context, c *Client) error {
+			_, err := c.GetNotificationSchema(ctx, NotificationEmail)
+			return err
+		}},
+		{"GetContact not JSON", `{"contact":`, func(ctx context.Context, c *Client) error { _, err := c.GetContact(ctx, "c-1"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, tt.body)
+			}))
+			defer api.Close()
+			c, err := NewClient(WithBaseURL(api.URL), WithRateLimit(0, 0),
+				WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: testToken})))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.call(context.Background(), c); !errors.Is(err, ErrMalformedResponse) {
+				t.Errorf("error = %v, want ErrMalformedResponse", err)
+			}
+		})
 	}
 }

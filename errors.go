@@ -23,6 +23,12 @@ var (
 	ErrRateLimited  = errors.New("talkdesk: rate limited")     // 429, after the retries ran out
 	ErrInvalid      = errors.New("talkdesk: invalid argument") // 400, 415, 422, and validation before any request
 
+	// ErrMalformedResponse is matched by the error of a call whose success
+	// answer does not decode, or lacks what the operation returns (a
+	// contact without ID, a created user without ID, a body of {} or
+	// null): Talkdesk answered, but not with what the call must give.
+	ErrMalformedResponse = errors.New("talkdesk: malformed response")
+
 	// ErrResponseTooLarge is the error of a call whose success answer has
 	// a body over the 10 MiB a Client reads. The call is not retried,
 	// since Talkdesk acted and would answer the same again.
@@ -337,4 +343,33 @@ func (e *TokenError) Is(target error) bool {
 // retry can fix.
 func (e *TokenError) refused() bool {
 	return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests && e.StatusCode != http.StatusRequestTimeout
+}
+
+// malformedError is the error of a success answer that is not what the
+// operation returns. It matches ErrMalformedResponse and wraps the decoding
+// error, if any.
+type malformedError struct {
+	method, path, why string
+	err               error
+}
+
+// malformed returns the error of a success answer to method path that
+// lacks what the call must return: why says what.
+func malformed(method, path, why string) error {
+	return &malformedError{method: method, path: path, why: why}
+}
+
+func (e *malformedError) Error() string {
+	s := "talkdesk: " + e.method + " " + e.path + ": decoding response: " + e.why
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *malformedError) Unwrap() []error {
+	if e.err == nil {
+		return []error{ErrMalformedResponse}
+	}
+	return []error{ErrMalformedResponse, e.err}
 }

@@ -86,7 +86,7 @@ func (c *Client) GetNotificationSchema(ctx context.Context, kind NotificationKin
 		return nil, err
 	}
 	if len(out.Items) == 0 || bytes.Equal(out.Items, []byte("null")) {
-		return nil, fmt.Errorf("talkdesk: GET %s: decoding response: %w", path, errNoSchema)
+		return nil, &malformedError{method: "GET", path: path, why: "no schema", err: errNoSchema}
 	}
 	return out.Items, nil
 }
@@ -111,6 +111,9 @@ func (c *Client) GetListSchema(ctx context.Context, listID string) (json.RawMess
 	var out json.RawMessage
 	if _, err := c.do(ctx, &call{method: "GET", path: path, out: &out}); err != nil {
 		return nil, err
+	}
+	if bytes.Equal(out, []byte("null")) {
+		return nil, malformed("GET", path, "the answer is null")
 	}
 	return out, nil
 }

@@ -217,6 +217,9 @@ func (c *Client) GetUserPresence(ctx context.Context, userID string) (*Presence,
 	if _, err := c.do(ctx, &call{method: "GET", path: path, out: &out}); err != nil {
 		return nil, err
 	}
+	if out.Status == "" {
+		return nil, malformed("GET", path, "the answer holds no status")
+	}
 	return out.presence(), nil
 }
 
@@ -279,6 +282,9 @@ func (c *Client) SubscribePresence(ctx context.Context) (*PresenceSubscription, 
 	}
 	if _, err := c.do(ctx, &call{method: "POST", path: "/presence", out: &out}); err != nil {
 		return nil, err
+	}
+	if out.URL == "" {
+		return nil, malformed("POST", "/presence", "the answer holds no broker url")
 	}
 	s := PresenceSubscription(out)
 	return &s, nil

@@ -107,7 +107,7 @@ func (c *Client) Subscribe(ctx context.Context, t Trigger, callbackURL string) (
 		id = idFromLocation(resp.Header.Get("Location"))
 	}
 	if id == "" {
-		return nil, fmt.Errorf("talkdesk: POST %s: answer %d carries no subscription id (no Location header, no id in the body)", p, resp.StatusCode)
+		return nil, malformed("POST", p, fmt.Sprintf("answer %d carries no subscription id (no Location header, no id in the body)", resp.StatusCode))
 	}
 	return &Subscription{ID: id, Trigger: t, CallbackURL: callbackURL}, nil
 }

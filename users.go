@@ -69,8 +69,11 @@ func (c *Client) GetUserByEmail(ctx context.Context, email string) (*User, error
 		return nil, err
 	}
 	for i := range out.Embedded.Users {
-		if strings.EqualFold(out.Embedded.Users[i].Email, email) {
-			return out.Embedded.Users[i].user(), nil
+		if u := &out.Embedded.Users[i]; asciiEqualFold(u.Email, email) {
+			if u.ID == "" {
+				return nil, malformed("GET", "/users", "the user with this e-mail address has no id")
+			}
+			return u.user(), nil
 		}
 	}
 	return nil, fmt.Errorf("talkdesk: GET /users: no user has this e-mail address: %w", ErrNotFound)
@@ -226,6 +229,9 @@ func (c *Client) CreateUser(ctx context.Context, u *NewUser) (*SCIMUser, error) 
 	var out wireSCIMUser
 	if _, err := c.do(ctx, &call{method: "POST", path: "/scim/v2/Users", in: body, out: &out}); err != nil {
 		return nil, err
+	}
+	if out.ID == "" {
+		return nil, malformed("POST", "/scim/v2/Users", "the answer holds no user id")
 	}
 	return out.user(), nil
 }
@@ -448,4 +454,27 @@ func (c *Client) CreateAgents(ctx context.Context, agents ...NewAgent) (*CreateA
 		res.Failed = append(res.Failed, FailedAgent(f))
 	}
 	return res, nil
+}
+
+// asciiEqualFold reports whether a and b are equal when ASCII letters are
+// folded to lower case, and only those: strings.EqualFold's Unicode folding
+// would take a look-alike address (ſ for s, the Kelvin sign for k) for
+// another.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

@@ -3,11 +3,15 @@ package talkdesk
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
 )
 
 func TestGetUserByEmail(t *testing.T) {
@@ -250,4 +254,27 @@ func TestCreateAgentsValidation(t *testing.T) {
 		_, err := replayClient(t, newReplayServer(t)).CreateAgents(context.Background())
 		wantInvalid(t, err, "agents")
 	})
+}
+
+// TestGetUserByEmailFoldsASCIIOnly: an address that only Unicode case
+// folding makes equal (ſ for s, the Kelvin sign for k) is another address.
+func TestGetUserByEmailFoldsASCIIOnly(t *testing.T) {
+	users := `{"_embedded":{"users":[` +
+		`{"id":"u-long-s","email":"ſam@example.com"},{"id":"u-kelvin","email":"\u212aim@example.com"},` +
+		`{"id":"u-sam","email":"Sam@Example.COM"}]}}`
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, users)
+	}))
+	defer api.Close()
+	c, err := NewClient(WithBaseURL(api.URL), WithRateLimit(0, 0), WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: testToken})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.GetUserByEmail(context.Background(), "sam@example.com")
+	if err != nil || u.ID != "u-sam" {
+		t.Errorf("GetUserByEmail(sam@example.com) = %+v, %v; want u-sam", u, err)
+	}
+	if u, err := c.GetUserByEmail(context.Background(), "kim@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetUserByEmail(kim@example.com) = %+v, %v; want ErrNotFound (only the Kelvin sign look-alike is listed)", u, err)
+	}
 }

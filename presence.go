@@ -2,6 +2,7 @@ package talkdesk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,7 +120,19 @@ func (w *wirePresence) presence() *Presence {
 // [Client.SubscribePresence] before updating statuses.
 //
 // An empty userID or newStatus fails with [ErrInvalid] before any request;
-// an unknown user gives an [*APIError] matching [ErrNotFound].
+// an unknown user gives an [*APIError] matching [ErrNotFound], and a
+// currentStatus that is not the user's one matching [ErrInvalid] (400).
+//
+// With a currentStatus the update is a compare-and-set, which Talkdesk
+// refuses with 400 once it is applied, so it is never sent twice blindly:
+// after an attempt Talkdesk may have carried out without saying so (a 5xx
+// answer, or a connection lost after sending), the Client reads the user's
+// status with [Client.GetUserStatuses]. newStatus means the update is in
+// place, and UpdateUserStatus returns nil; currentStatus, that it was not
+// applied, and it is sent again (within the retry policy); any other
+// status, that someone else changed it, and the error matches
+// [ErrConflict]. Without a currentStatus the update is a plain PUT,
+// retried like any other.
 //
 // Deprecated: Talkdesk deprecated the connector's UpdateUserStatus action
 // and names no replacement in the connector.
@@ -138,8 +151,41 @@ func (c *Client) UpdateUserStatus(ctx context.Context, userID, currentStatus, ne
 		CurrentStatus string `json:"current_status,omitempty"`
 		NewStatus     string `json:"new_status"`
 	}{currentStatus, newStatus}
-	_, err = c.do(ctx, &call{method: "PUT", path: path, in: &body})
+	r := &call{method: "PUT", path: path, in: &body}
+	if currentStatus != "" {
+		// A compare-and-set: once applied, the same request again gets
+		// 400. So after an attempt Talkdesk may have carried out, the
+		// Client reads the status before it decides.
+		r.verify = func(ctx context.Context) (bool, error) {
+			return c.statusSet(ctx, userID, currentStatus, newStatus)
+		}
+	}
+	_, err = c.do(ctx, r)
 	return err
+}
+
+// statusSet reports whether the compare-and-set of userID's status from
+// current to next is in place (the status is next), or may be tried again
+// (it is still current). Any other status is an error matching
+// [ErrConflict]: someone else changed it.
+func (c *Client) statusSet(ctx context.Context, userID, current, next string) (bool, error) {
+	statuses, err := c.GetUserStatuses(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range statuses {
+		if s.ID != userID {
+			continue
+		}
+		switch s.Status {
+		case next:
+			return true, nil
+		case current:
+			return false, nil
+		}
+		return false, fmt.Errorf("talkdesk: the user's status is now %q, neither the current nor the new one: %w", clean(s.Status), ErrConflict)
+	}
+	return false, errors.New("talkdesk: Talkdesk did not list the user's status")
 }
 
 // GetUserStatuses returns the current status of each of the given users

@@ -3,6 +3,7 @@ package talkdesk
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -40,20 +41,66 @@ func TestUpdateUserStatusErrors(t *testing.T) {
 		{"presence/update_user_status_401.json", APIError{StatusCode: 401, Code: "0401001", Message: "Unauthorized.", Description: "The access token expired."}, ErrUnauthorized},
 		{"presence/update_user_status_403.json", APIError{StatusCode: 403, Code: "0403001", Message: "Forbidden.", Description: "Presence subscription required."}, ErrForbidden},
 		{"presence/update_user_status_404.json", APIError{StatusCode: 404, Code: "0404001", Message: "Account not found.", Description: "No user with this id in the account."}, ErrNotFound},
-		{"presence/update_user_status_500.json", APIError{StatusCode: 500, Code: "0500001", Message: "Internal server error.", Description: "Try again later."}, nil},
 	}, func(c *Client) error {
 		return c.UpdateUserStatus(context.Background(), presenceUserID, "available", "lunch_break")
 	})
 }
 
-// A PUT is idempotent, so a 500 is retried until the attempts run out.
+// An update with a current status is a compare-and-set: after a 500 the
+// Client reads the status, and sends the update again only while the
+// status is still the current one. When the attempts run out, the error is
+// the last 500.
 func TestUpdateUserStatusRetriedAfter500(t *testing.T) {
-	f := "presence/update_user_status_500.json"
-	rs := newReplayServer(t, f, f, f)
+	f, still := "presence/update_user_status_500.json", "presence/status_of_one_available.json"
+	rs := newReplayServer(t, f, still, f, still, f, still)
 	err := replayClient(t, rs, WithRetryPolicy(RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})).
 		UpdateUserStatus(context.Background(), presenceUserID, "available", "lunch_break")
-	if err == nil {
-		t.Fatal("UpdateUserStatus succeeded on three 500s")
+	want := &APIError{StatusCode: 500, Code: "0500001", Message: "Internal server error.", Description: "Try again later.",
+		Method: "PUT", Path: "/ccaas/users/" + presenceUserID + "/status"}
+	var got *APIError
+	if !errors.As(err, &got) {
+		t.Fatalf("UpdateUserStatus on three 500s: %v, want the 500", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("APIError (-want +got):\n%s", diff)
+	}
+}
+
+// TestUpdateUserStatusAfterActing: both sides of the compare-and-set after
+// an answer that does not say whether Talkdesk acted.
+func TestUpdateUserStatusAfterActing(t *testing.T) {
+	tests := []struct {
+		name     string
+		fixtures []string
+		is       error // nil: success
+	}{
+		{"applied: no second PUT, success", []string{"presence/update_user_status_500.json", "presence/status_of_one_lunch_break.json"}, nil},
+		{"not applied: sent again", []string{"presence/update_user_status_500.json", "presence/status_of_one_available.json",
+			"presence/update_user_status_204.json"}, nil},
+		{"changed by someone else: conflict", []string{"presence/update_user_status_500.json", "presence/status_of_one_busy.json"}, ErrConflict},
+		{"the status cannot be read", []string{"presence/update_user_status_500.json", "presence/status_of_one_403.json"}, ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := newReplayServer(t, tt.fixtures...)
+			err := replayClient(t, rs).UpdateUserStatus(context.Background(), presenceUserID, "available", "lunch_break")
+			switch {
+			case tt.is == nil && err != nil:
+				t.Errorf("UpdateUserStatus: %v, want success", err)
+			case tt.is != nil && !errors.Is(err, tt.is):
+				t.Errorf("UpdateUserStatus: %v, want %v", err, tt.is)
+			case tt.is != nil && !strings.Contains(err.Error(), "500"):
+				t.Errorf("UpdateUserStatus: %v, want the 500 named too", err)
+			}
+		})
+	}
+}
+
+// Without a current status the update is a plain PUT, retried after a 500.
+func TestUpdateUserStatusWithoutCurrentRetried(t *testing.T) {
+	rs := newReplayServer(t, "presence/update_user_status_no_current_500.json", "presence/update_user_status_no_current.json")
+	if err := replayClient(t, rs).UpdateUserStatus(context.Background(), "user/7 x", "", "available"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -399,5 +400,51 @@ func TestTokenEndpointFailures(t *testing.T) {
 				t.Errorf("%d token requests, want %d", n, tt.requests)
 			}
 		})
+	}
+}
+
+// invalidatingSource hands out at-1, then at-2, and records the tokens the
+// Client says the API rejected.
+type invalidatingSource struct {
+	mu          sync.Mutex
+	given       int
+	invalidated []string
+}
+
+func (s *invalidatingSource) Token() (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.given++
+	return &oauth2.Token{AccessToken: "at-" + strconv.Itoa(s.given)}, nil
+}
+
+func (s *invalidatingSource) Invalidate(_ context.Context, tok *oauth2.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.invalidated = append(s.invalidated, tok.AccessToken)
+	return nil
+}
+
+// TestTokenInvalidatorHearsOf401: a source that implements TokenInvalidator
+// is told which token the API rejected before it is asked for another.
+func TestTokenInvalidatorHearsOf401(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer at-2" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, `{"contact":{"id":"c-1"}}`)
+	}))
+	defer api.Close()
+	src := &invalidatingSource{}
+	c, err := talkdesk.NewClient(talkdesk.WithBaseURL(api.URL), talkdesk.WithTokenSource(src), talkdesk.WithRateLimit(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetContact(context.Background(), "c-1"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(src.invalidated, []string{"at-1"}) || src.given != 2 {
+		t.Errorf("invalidated %q after %d tokens, want [at-1] after 2", src.invalidated, src.given)
 	}
 }

@@ -3,7 +3,6 @@ package tdredis
 import (
 	"context"
 	cryptorand "crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/talkdeskgo/talkdesk"
 	"golang.org/x/oauth2"
 )
 
@@ -34,17 +34,11 @@ import (
 // served, whatever Redis holds. TokenSource logs nothing, and formatting it
 // prints no token.
 //
-// A talkdesk.Client asks its token source again only when its cached token
-// is about to expire or the API rejected it with 401, and by then the stored
-// copy is gone (its TTL ended first) or has been replaced. So when the
-// TokenSource is asked again and Redis still holds the very token this
-// TokenSource handed out last, the API has rejected it: the TokenSource
-// deletes it from Redis (if it is still the stored one) and fetches a new
-// one for everybody. This is why each Client needs its own TokenSource (they
-// are cheap; they share through Redis): a TokenSource shared by two Clients
-// in one process would take the second Client's first request for a token
-// as a rejection and fetch a new one. [TokenSource.Invalidate] does the same
-// for code that learns of a rejection some other way.
+// When the API rejects the shared token, a talkdesk.Client calls
+// [TokenSource.Invalidate] (it implements talkdesk.TokenInvalidator), which
+// deletes the token from Redis if it is still the stored one; the next
+// Token call of any process then fetches a new one for everybody. One
+// TokenSource may serve any number of Clients.
 type TokenSource struct {
 	rdb     redis.UniversalClient
 	key     string
@@ -53,9 +47,11 @@ type TokenSource struct {
 	lockTTL time.Duration
 	maxWait time.Duration
 
-	mu     sync.Mutex
-	handed [sha256.Size]byte // fingerprint of the access token handed out last; zero if none
+	mu sync.Mutex // one Token call of this process at a time
 }
+
+// A Client tells a TokenSource of the tokens the API rejects.
+var _ talkdesk.TokenInvalidator = (*TokenSource)(nil)
 
 // Defaults of the TokenSource options.
 const (
@@ -138,11 +134,10 @@ func (f TokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
 
 // Token returns the access token stored in Redis or, when there is none
 // usable, fetches one from the base source (one process at a time, under
-// the lock) and stores it for the others. Asked again while Redis still
-// holds the token it handed out last, it takes that token as rejected and
-// replaces it. It fails with an error matching [ErrUnavailable] when Redis
-// cannot be reached, with the base source's error when the fetch fails, and
-// with context.DeadlineExceeded when no token came within the maximum wait.
+// the lock) and stores it for the others. It fails with an error matching
+// [ErrUnavailable] when Redis cannot be reached, with the base source's
+// error when the fetch fails, and with context.DeadlineExceeded when no
+// token came within the maximum wait.
 func (s *TokenSource) Token() (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,20 +146,12 @@ func (s *TokenSource) Token() (*oauth2.Token, error) {
 
 	poll := minPoll
 	for {
-		tok, raw, err := s.load(ctx)
+		tok, _, err := s.load(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if tok != nil {
-			if !s.wasHanded(tok) {
-				s.hand(tok)
-				return tok, nil
-			}
-			// Asked again for the token it already gave: rejected.
-			if err := s.deleteIfEqual(ctx, s.key, raw); err != nil {
-				return nil, s.redisError(ctx, err)
-			}
-			continue
+			return tok, nil
 		}
 
 		lock := randomValue()
@@ -197,8 +184,7 @@ func (s *TokenSource) fetchLocked(ctx context.Context, lock string) (*oauth2.Tok
 	if err != nil {
 		return nil, err
 	}
-	if tok != nil && !s.wasHanded(tok) {
-		s.hand(tok)
+	if tok != nil {
 		return tok, nil
 	}
 
@@ -212,14 +198,13 @@ func (s *TokenSource) fetchLocked(ctx context.Context, lock string) (*oauth2.Tok
 	// Failing to store only keeps a good token from being shared; the next
 	// Token call meets Redis's trouble and reports it.
 	_ = s.store(ctx, tok)
-	s.hand(tok)
 	return tok, nil
 }
 
 // Invalidate removes tok from Redis if it is still the shared token, so that
-// the next Token call of any process fetches a new one. Call it when the API
-// rejected tok in a way the Client does not see (a talkdesk.Client's own 401
-// handling needs no call: see [TokenSource]).
+// the next Token call of any process fetches a new one. A talkdesk.Client
+// calls it when the API answers 401; call it yourself when the API rejected
+// tok in a way the Client does not see.
 func (s *TokenSource) Invalidate(ctx context.Context, tok *oauth2.Token) error {
 	if tok == nil || tok.AccessToken == "" {
 		return nil
@@ -296,16 +281,6 @@ return 0
 // deleteIfEqual deletes key only if it still holds value.
 func (s *TokenSource) deleteIfEqual(ctx context.Context, key, value string) error {
 	return deleteIfEqualScript.Run(ctx, s.rdb, []string{key}, value).Err()
-}
-
-// wasHanded reports whether tok is the token this TokenSource handed out last.
-func (s *TokenSource) wasHanded(tok *oauth2.Token) bool {
-	return sha256.Sum256([]byte(tok.AccessToken)) == s.handed
-}
-
-// hand records tok as the token handed out last, as a fingerprint only.
-func (s *TokenSource) hand(tok *oauth2.Token) {
-	s.handed = sha256.Sum256([]byte(tok.AccessToken))
 }
 
 func (s *TokenSource) redisError(ctx context.Context, err error) error {

@@ -123,6 +123,34 @@ func TestSharedTokenReplacedAfter401(t *testing.T) {
 	}
 }
 
+// TestOneTokenSourceForTwoClients: one TokenSource may serve several
+// Clients of a process; each Client's first call is no rejection, and a 401
+// makes the Client tell the source, which replaces the token once.
+func TestOneTokenSourceForTwoClients(t *testing.T) {
+	rdb, prefix := testRedis(t)
+	srv, id := newFake(t)
+	ts := newTokenSource(t, rdb, prefix+"token", fakeBase(srv))
+	a, b := tokenClient(t, srv, ts), tokenClient(t, srv, ts)
+	ctx := context.Background()
+	for _, c := range []*talkdesk.Client{a, b, a, b} {
+		if _, err := c.GetContact(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.TokenRequests(); n != 1 {
+		t.Fatalf("two Clients of one TokenSource made %d token requests, want 1", n)
+	}
+	srv.RevokeTokens()
+	for _, c := range []*talkdesk.Client{a, b} {
+		if _, err := c.GetContact(ctx, id); err != nil {
+			t.Fatalf("GetContact after the token was revoked: %v", err)
+		}
+	}
+	if n := srv.TokenRequests(); n != 2 {
+		t.Errorf("after the revocation: %d token requests, want 2 (one new token, shared)", n)
+	}
+}
+
 // TestTokenLockHolderDied leaves a lock behind, as a process that died while
 // fetching would: once the lock's TTL is over, the next process fetches.
 func TestTokenLockHolderDied(t *testing.T) {

@@ -61,8 +61,15 @@ func WithClientCredentials(account, clientID, clientSecret string, scopes ...str
 // WithTokenSource makes the Client take its tokens from ts, such as the
 // source AuthCodeConfig(...).TokenSource(ctx, token) returns, which refreshes
 // the token with its refresh token. The Client caches what ts returns until
-// shortly before it expires; after a 401 it asks ts again and retries the
-// call once if ts returned a different token.
+// shortly before it expires; after a 401 it tells ts if ts implements
+// [TokenInvalidator], asks ts again and retries the call once if ts
+// returned a different token.
+//
+// ts.Token takes no context, so it runs in a goroutine of its own: a call
+// returns when its context is done, and a token that comes later is used by
+// the next call. Of an error from ts, the Client keeps the status and a
+// registered OAuth error code, not the description, which could echo
+// secrets of ts's that the Client cannot know to redact.
 func WithTokenSource(ts oauth2.TokenSource) Option {
 	return optionFunc(func(o *options) error {
 		if ts == nil {

@@ -108,7 +108,9 @@ func WithTokenURL(rawURL string) Option {
 
 // WithHTTPClient sets the HTTP client for API and token requests. The
 // default has a 60-second timeout per request; the context of each call
-// bounds it too.
+// bounds it too. The Client sends through a copy of hc whose Transport
+// wraps hc's and refuses every redirect (see [RedirectError]), whatever
+// hc's CheckRedirect says; hc itself is not changed.
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(o *options) error {
 		if hc == nil {
@@ -186,8 +188,11 @@ func WithUserAgent(ua string) Option {
 //
 // Backoffs grow exponentially with full jitter: before retry n the Client
 // waits a random time between MinBackoff and min(MaxBackoff,
-// MinBackoff·2^(n-1)). A wait that would end after the context's deadline
-// is not started: the last error is returned at once.
+// MinBackoff·2^(n-1)). A Retry-After longer than MaxBackoff is not waited
+// for, and neither is any wait that would end after the context's
+// deadline: the last error is returned at once (for a 429, an [*APIError]
+// matching [ErrRateLimited] whose RetryAfter says how long Talkdesk asked
+// to wait).
 type RetryPolicy struct {
 	MaxAttempts int           // total tries, including the first; 1 = no retry; 0 = 4
 	MinBackoff  time.Duration // 0 = 500ms

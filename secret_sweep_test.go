@@ -348,6 +348,7 @@ func TestSecretSweep(t *testing.T) {
 	if len(secrets) < 10 {
 		t.Fatalf("only %d secrets collected", len(secrets))
 	}
+	t.Logf("looking for %d secrets, in up to 5 forms each, in %d texts", len(secrets), len(sw.said))
 	for name, secret := range secrets {
 		if len(secret) < 8 {
 			t.Fatalf("secret %s is too short to search for: %q", name, secret)

@@ -89,7 +89,14 @@ func TestFaultKinds(t *testing.T) {
 			token := accessToken(t, srv)
 			tt.fault.Header = http.Header{"X-Injected": {"1"}, "Content-Type": tt.fault.Header["Content-Type"]}
 			srv.InjectFault(tt.fault)
-			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			// A stall ends only with the deadline, so it is short there; the
+			// other answers get all the time they need (an oversized one is
+			// over 10 MiB, slow to read under -race).
+			wait := time.Minute
+			if tt.fault.Kind == talkdesktest.FaultStall {
+				wait = 200 * time.Millisecond
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
 			got := postCallback(t, ctx, srv, token)
 

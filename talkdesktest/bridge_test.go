@@ -34,7 +34,7 @@ type sampleFixture struct {
 
 func loadSample(t *testing.T) *sampleFixture {
 	t.Helper()
-	data, err := os.ReadFile("../testdata/actions/sample_request.json")
+	data, err := os.ReadFile("../testdata/bridge/sample_request.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ type Server struct {
 	tokens        map[string]time.Time // access token -> expiry
 	refreshTokens map[string]bool
 	contacts      map[string]talkdesk.Contact
-	actions       actionState // the connector's actions beyond contacts (actions.go)
+	actions       actionState // the connector's operations beyond contacts (operations.go)
 	requests      []Request
 	faults        []*faultState // injected faults, in order (faults.go)
 	triggers      triggerState

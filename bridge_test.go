@@ -24,7 +24,7 @@ import (
 )
 
 // An actionFixture is one call of Talkdesk to a bridge, stored under
-// testdata/actions/: the request Talkdesk sends and the answer the bridge
+// testdata/bridge/: the request Talkdesk sends and the answer the bridge
 // must give.
 //
 //	{
@@ -52,7 +52,7 @@ type actionFixture struct {
 
 func loadActionFixture(t testing.TB, name string) *actionFixture {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "actions", name))
+	data, err := os.ReadFile(filepath.Join("testdata", "bridge", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestActionServerSampleRequest(t *testing.T) {
 // TestActionServerFixtures replays every status path of the contract, one
 // fixture each, through a real HTTP server.
 func TestActionServerFixtures(t *testing.T) {
-	names, err := filepath.Glob(filepath.Join("testdata", "actions", "*.json"))
+	names, err := filepath.Glob(filepath.Join("testdata", "bridge", "*.json"))
 	if err != nil || len(names) < 20 {
 		t.Fatalf("fixtures: %v (%d found)", err, len(names))
 	}
@@ -313,7 +313,7 @@ func TestActionServerLogs(t *testing.T) {
 	}{
 		{"sample_request.json", []string{"level=DEBUG", "action=new_action", "status=201"}},
 		{"action_internal_error_400.json", []string{"level=ERROR", "action=sync_agent", "status=400", "connection refused", "[REDACTED]"}},
-		{"action_panic_400.json", []string{"level=ERROR", "action=explode", `panic="exploding with password [REDACTED]"`, "stack=", "actions_test.go"}},
+		{"action_panic_400.json", []string{"level=ERROR", "action=explode", `panic="exploding with password [REDACTED]"`, "stack=", "bridge_test.go"}},
 		{"action_error_400.json", []string{"level=INFO", "subject is required"}},
 		{"auth_wrong_password_400.json", []string{"level=WARN", `error="auth check: wrong password"`, `message="authentication failed"`}},
 		{"malformed_json_400.json", []string{"level=WARN", `message="request body is not valid JSON"`}},
@@ -1092,9 +1092,9 @@ func TestActionRequestHidesAuth(t *testing.T) {
 // FuzzActionServer sends arbitrary methods, paths and bodies to a bridge
 // whose actions bind data, fail and panic. Whatever arrives, the server
 // must not panic and must answer JSON with one of the contract's statuses.
-// Seeds: every fixture of testdata/actions and testdata/fuzz/FuzzActionServer.
+// Seeds: every fixture of testdata/bridge and testdata/fuzz/FuzzActionServer.
 func FuzzActionServer(f *testing.F) {
-	names, err := filepath.Glob(filepath.Join("testdata", "actions", "*.json"))
+	names, err := filepath.Glob(filepath.Join("testdata", "bridge", "*.json"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -124,40 +124,6 @@ type credentials struct {
 	scopes                    []string
 }
 
-// validateAccount checks that account is a DNS label, so that it can only
-// ever become the first label of a host name.
-func validateAccount(account string) error {
-	if len(account) < 1 || len(account) > 63 {
-		return invalid("account", fmt.Sprintf("must be 1 to 63 characters, got %d", len(account)))
-	}
-	for i := 0; i < len(account); i++ {
-		c := account[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-' && i > 0 && i < len(account)-1:
-		default:
-			return invalid("account", fmt.Sprintf("%q is not a DNS label (ASCII letters, digits and inner hyphens)", account))
-		}
-	}
-	return nil
-}
-
-// parseHTTPURL parses an absolute http or https URL without user info,
-// query or fragment.
-func parseHTTPURL(field, raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return nil, invalid(field, "not a URL")
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return nil, invalid(field, "must be an absolute http or https URL")
-	}
-	if u.User != nil || strings.ContainsAny(raw, "?#") || u.Opaque != "" {
-		return nil, invalid(field, "must not carry user info, a query or a fragment")
-	}
-	return u, nil
-}
-
 // expiryDelta is how long before its expiry a cached token is replaced, so
 // a token does not expire between the check and the request (a quarter of
 // its life, for a token that lives less than 40 seconds).

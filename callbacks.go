@@ -116,18 +116,6 @@ func (c *Client) CreateCallback(ctx context.Context, req *CallbackRequest) error
 	return err
 }
 
-// checkE164 reports whether v is a phone number in E.164 form: "+", then 2
-// to 15 digits, the first not 0.
-func checkE164(field, v string) error {
-	switch {
-	case v == "":
-		return invalid(field, "must not be empty")
-	case len(v) < 3 || len(v) > 16 || v[0] != '+' || v[1] == '0' || !allDigits(v[1:]):
-		return invalid(field, fmt.Sprintf("%q is not an E.164 number (\"+\" and 2 to 15 digits, the first not 0)", clean(v)))
-	}
-	return nil
-}
-
 // allDigits reports whether s is non-empty and only ASCII digits.
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 )
@@ -711,27 +710,6 @@ func buildPath(tmpl string, params ...string) (string, error) {
 	}
 	b.WriteString(tmpl)
 	return b.String(), nil
-}
-
-// maxIDLength bounds IDs given to path parameters.
-const maxIDLength = 1024
-
-// validatePathParam rejects values that cannot be a Talkdesk ID: empty, "."
-// or "..", too long, not UTF-8, or with control characters.
-func validatePathParam(name, v string) error {
-	switch {
-	case v == "":
-		return invalid(name, "must not be empty")
-	case v == "." || v == "..":
-		return invalid(name, fmt.Sprintf("%q is not an ID", v))
-	case len(v) > maxIDLength:
-		return invalid(name, fmt.Sprintf("longer than %d bytes", maxIDLength))
-	case !utf8.ValidString(v):
-		return invalid(name, "not valid UTF-8")
-	case strings.ContainsFunc(v, isControl):
-		return invalid(name, "must not contain control characters")
-	}
-	return nil
 }
 
 // wait waits for the limiter, if throttling is on.

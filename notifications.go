@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 )
 
@@ -18,14 +17,6 @@ const (
 	NotificationEmail NotificationKind = "email"
 	NotificationPush  NotificationKind = "push"
 )
-
-// check rejects kinds other than NotificationEmail and NotificationPush.
-func (k NotificationKind) check() error {
-	if k != NotificationEmail && k != NotificationPush {
-		return invalid("kind", fmt.Sprintf("%q is not %q or %q", string(k), NotificationEmail, NotificationPush))
-	}
-	return nil
-}
 
 // CreateWorkspaceNotification sends a workspace notification of the given
 // kind (connector operation CreateWorkspaceNotification, POST

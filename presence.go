@@ -335,12 +335,3 @@ func (c *Client) SubscribePresence(ctx context.Context) (*PresenceSubscription, 
 	s := PresenceSubscription(out)
 	return &s, nil
 }
-
-// checkOptional rejects an optional value that is not UTF-8 or has
-// control characters.
-func checkOptional(field, v string) error {
-	if why := badText(v); why != "" {
-		return invalid(field, why)
-	}
-	return nil
-}

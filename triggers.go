@@ -112,32 +112,6 @@ func (c *Client) Subscribe(ctx context.Context, t Trigger, callbackURL string) (
 	return &Subscription{ID: id, Trigger: t, CallbackURL: callbackURL}, nil
 }
 
-// maxCallbackURL bounds the length of a callback URL.
-const maxCallbackURL = 2048
-
-// validateCallbackURL accepts absolute http and https URLs without user
-// info or fragment; a query (such as a webhook token) is allowed. Errors
-// never repeat the URL, which may hold a secret.
-func validateCallbackURL(raw string) error {
-	if len(raw) > maxCallbackURL {
-		return invalid("callbackURL", fmt.Sprintf("longer than %d bytes", maxCallbackURL))
-	}
-	if strings.ContainsFunc(raw, func(r rune) bool { return isControl(r) || r == ' ' }) {
-		return invalid("callbackURL", "must not contain spaces or control characters")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return invalid("callbackURL", "not a URL")
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" || u.Opaque != "" {
-		return invalid("callbackURL", "must be an absolute http or https URL")
-	}
-	if u.User != nil || u.Fragment != "" {
-		return invalid("callbackURL", "must not carry user info or a fragment")
-	}
-	return nil
-}
-
 // idFromLocation returns the last path segment of a Location header, such
 // as "4f1c" of "/webhooks/triggers/inboundCallEnds/4f1c".
 func idFromLocation(loc string) string {

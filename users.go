@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // User is a Talkdesk user (an agent, supervisor or administrator) as the
@@ -236,18 +234,6 @@ func (c *Client) CreateUser(ctx context.Context, u *NewUser) (*SCIMUser, error) 
 	return out.user(), nil
 }
 
-// checkName rejects empty names and names that are not UTF-8 or have
-// control characters.
-func checkName(field, v string) error {
-	switch {
-	case strings.TrimSpace(v) == "":
-		return invalid(field, "must not be empty")
-	case badText(v) != "":
-		return invalid(field, badText(v))
-	}
-	return nil
-}
-
 // AgentRole is the role of an agent created with [Client.CreateAgents].
 type AgentRole string
 
@@ -392,20 +378,6 @@ func (a *NewAgent) wire(i int) (wireAgent, error) {
 		w.AfterCallBehavior = &acb
 	}
 	return w, nil
-}
-
-// checkLength checks that v, when set, has lo to hi characters.
-func checkLength(field, v string, lo, hi int) error {
-	if v == "" {
-		return nil
-	}
-	if why := badText(v); why != "" {
-		return invalid(field, why)
-	}
-	if n := utf8.RuneCountInString(v); n < lo || n > hi {
-		return invalid(field, fmt.Sprintf("must have %d to %d characters, not %d", lo, hi, n))
-	}
-	return nil
 }
 
 // CreateAgents creates agents in one request (connector operation

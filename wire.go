@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // timestamp decodes the instants the API sends as strings into a UTC
@@ -67,38 +66,5 @@ func joinList(field string, items []string) (string, error) {
 	return strings.Join(items, ";"), nil
 }
 
-// badText says why v cannot go into a request as text: bytes that are not
-// UTF-8, which JSON would replace with U+FFFD and so send another value,
-// or control characters. It returns "" when v can.
-func badText(v string) string {
-	switch {
-	case !utf8.ValidString(v):
-		return "not valid UTF-8"
-	case strings.ContainsFunc(v, isControl):
-		return "must not contain control characters"
-	}
-	return ""
-}
-
 // maxEmailLength is the longest e-mail address SMTP allows.
 const maxEmailLength = 254
-
-// checkEmail rejects what cannot be an e-mail address: empty, too long,
-// without text on both sides of one "@", or with spaces or control
-// characters, or not UTF-8.
-func checkEmail(field, v string) error {
-	at := strings.LastIndexByte(v, '@')
-	switch {
-	case v == "":
-		return invalid(field, "must not be empty")
-	case len(v) > maxEmailLength:
-		return invalid(field, fmt.Sprintf("longer than %d bytes", maxEmailLength))
-	case !utf8.ValidString(v):
-		return invalid(field, "not valid UTF-8")
-	case strings.ContainsFunc(v, func(r rune) bool { return isControl(r) || r == ' ' }):
-		return invalid(field, "must not contain spaces or control characters")
-	case at <= 0 || at == len(v)-1:
-		return invalid(field, fmt.Sprintf("%q is not an e-mail address", v))
-	}
-	return nil
-}

@@ -3,8 +3,6 @@ package talkdesk
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -340,23 +338,6 @@ func maskedAuth(auth map[string]string) string {
 	}
 	b.WriteByte(']')
 	return b.String()
-}
-
-// SecretEqual reports whether the secret given in a request equals the
-// expected one, in time that does not depend on where they differ or on
-// how long they are: both are hashed with SHA-256 and the digests compared
-// with crypto/subtle. Use it in [WithActionAuth] checks, where == would let
-// an attacker find a password byte by byte from response times.
-//
-// An empty string equals nothing, not even another empty string, so that a
-// secret left unconfigured cannot be matched by a request without it.
-func SecretEqual(given, expected string) bool {
-	if given == "" || expected == "" {
-		return false
-	}
-	g := sha256.Sum256([]byte(given))
-	e := sha256.Sum256([]byte(expected))
-	return subtle.ConstantTimeCompare(g[:], e[:]) == 1
 }
 
 // Handle registers fn as the action named action, served at

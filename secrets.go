@@ -2,6 +2,8 @@ package talkdesk
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net/url"
@@ -181,4 +183,21 @@ func sentinelOf(err error) error {
 		}
 	}
 	return nil
+}
+
+// SecretEqual reports whether the secret given in a request equals the
+// expected one, in time that does not depend on where they differ or on
+// how long they are: both are hashed with SHA-256 and the digests compared
+// with crypto/subtle. Use it in [WithActionAuth] checks, where == would let
+// an attacker find a password byte by byte from response times.
+//
+// An empty string equals nothing, not even another empty string, so that a
+// secret left unconfigured cannot be matched by a request without it.
+func SecretEqual(given, expected string) bool {
+	if given == "" || expected == "" {
+		return false
+	}
+	g := sha256.Sum256([]byte(given))
+	e := sha256.Sum256([]byte(expected))
+	return subtle.ConstantTimeCompare(g[:], e[:]) == 1
 }

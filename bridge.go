@@ -404,7 +404,7 @@ func (s *ActionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	level, msg := slog.LevelError, actionFailed
 	var ae *ActionError
 	var af *actionAuthError
-	var ap *actionPanic
+	var ap *PanicError
 	switch {
 	case errors.As(err, &ap):
 		// level and message stay: a panic is an internal failure
@@ -630,16 +630,8 @@ type actionAuthError struct{ err error }
 func (e *actionAuthError) Error() string { return "auth check: " + e.err.Error() }
 func (e *actionAuthError) Unwrap() error { return e.err }
 
-// actionPanic is a panic of an action or of the auth check.
-type actionPanic struct {
-	value any
-	stack []byte
-}
-
-func (e *actionPanic) Error() string { return fmt.Sprintf("panic: %v", e.value) }
-
 // dispatch checks the credentials and runs the action, turning a panic in
-// either into an *actionPanic. http.ErrAbortHandler is panicked on, so that
+// either into a *PanicError. http.ErrAbortHandler is panicked on, so that
 // net/http aborts the response as the handler asked.
 func (s *ActionServer) dispatch(ctx context.Context, fn ActionFunc, req *ActionRequest) (res *ActionResult, err error) {
 	defer func() {
@@ -647,7 +639,7 @@ func (s *ActionServer) dispatch(ctx context.Context, fn ActionFunc, req *ActionR
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			res, err = nil, &actionPanic{value: v, stack: debug.Stack()}
+			res, err = nil, &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
 	if s.auth != nil {
@@ -697,11 +689,11 @@ func (s *ActionServer) log(ctx context.Context, level slog.Level, start time.Tim
 		attrs = append(attrs, slog.String("message", msg))
 	}
 	if le != nil {
-		var ap *actionPanic
+		var ap *PanicError
 		if errors.As(le.err, &ap) {
 			attrs = append(attrs,
-				slog.String("panic", le.mask(fmt.Sprint(ap.value))),
-				slog.String("stack", string(ap.stack)))
+				slog.String("panic", le.mask(fmt.Sprint(ap.Value))),
+				slog.String("stack", string(ap.Stack)))
 		} else if text := le.err.Error(); text != msg {
 			attrs = append(attrs, slog.String("error", le.mask(text)))
 		}
@@ -717,11 +709,9 @@ func writeActionMessage(w http.ResponseWriter, status int, msg string) {
 	writeActionJSON(w, status, body)
 }
 
-var jsonContentType = []string{"application/json"}
-
 func writeActionJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = jsonContentType // net/http sets Content-Length
+	h["Content-Type"] = jsonType // net/http sets Content-Length
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

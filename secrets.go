@@ -175,7 +175,7 @@ func (e *scrubbedError) Unwrap() error { return e.kind }
 // context's errors that err matches, or nil.
 func sentinelOf(err error) error {
 	for _, s := range []error{
-		ErrNotFound, ErrUnauthorized, ErrForbidden, ErrConflict, ErrRateLimited, ErrInvalid, ErrResponseTooLarge,
+		ErrNotFound, ErrUnauthorized, ErrForbidden, ErrConflict, ErrRateLimited, ErrInvalid, ErrResponseTooLarge, ErrMalformedResponse,
 		context.Canceled, context.DeadlineExceeded,
 	} {
 		if errors.Is(err, s) {

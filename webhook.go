@@ -214,14 +214,16 @@ func (h *WebhookHandler) Dispatch(ctx context.Context, ev *Event) error {
 	return err
 }
 
-// PanicError is the error of a handler that panicked.
+// PanicError is the error of a function of yours that panicked: a webhook
+// handler, an action of the bridge or its auth check. The server recovers,
+// answers as for any other failure and goes on serving.
 type PanicError struct {
 	Value any    // the value passed to panic
 	Stack []byte // the stack of the panicking goroutine
 }
 
 func (e *PanicError) Error() string {
-	return fmt.Sprintf("talkdesk: webhook handler panicked: %v", e.Value)
+	return fmt.Sprintf("talkdesk: handler panicked: %v", e.Value)
 }
 
 func (h *WebhookHandler) runHandlers(ctx context.Context, ev *Event) error {

@@ -2,6 +2,7 @@ package talkdesk_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -110,4 +111,218 @@ func ExamplePresenceSubscription() {
 	}
 	fmt.Printf("%+v\n", sub)
 	// Output: talkdesk.PresenceSubscription{URL: "wss://presence-broker.example.com/mqtt", Username: "acct-5a1b", Password: "[REDACTED]", ClientID: "connector-01", Topic: "presence/accounts/5a1b/users/+"}
+}
+
+func ExampleClient_CreateAgents() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	res, err := client.CreateAgents(context.Background(),
+		talkdesk.NewAgent{Email: "ines@example.com", FullName: "Inês Costa", Role: talkdesk.RoleAgent, Active: talkdesk.Ptr(true)},
+		talkdesk.NewAgent{Email: "ines@example.com", FullName: "Inês Costa again", Role: talkdesk.RoleAgent},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A batch that partly failed is no error: each agent has its outcome.
+	for _, a := range res.Created {
+		fmt.Println("created", a.Email)
+	}
+	for _, a := range res.Failed {
+		fmt.Println("failed", a.Email+":", a.Message)
+	}
+	// Output:
+	// created ines@example.com
+	// failed ines@example.com: Email has already been taken
+}
+
+// A compare-and-set of a user's status, after subscribing to presence.
+func ExampleClient_UpdateUserStatus() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	user := fake.AddUser(talkdesk.User{Email: "ana@example.com", Name: "Ana"})
+	fake.AddCustomStatus(talkdesk.CustomStatus{ID: "lunch", DisplayName: "Lunch"})
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := client.SubscribePresence(ctx); err != nil {
+		log.Fatal(err)
+	}
+
+	// Without a current status, the status is set whatever it was.
+	if err := client.UpdateUserStatus(ctx, user.ID, "", talkdesktest.StatusAvailable); err != nil {
+		log.Fatal(err)
+	}
+	// With one, Talkdesk refuses when the user's status is another.
+	err = client.UpdateUserStatus(ctx, user.ID, "lunch", talkdesktest.StatusAvailable)
+	fmt.Println(errors.Is(err, talkdesk.ErrInvalid))
+	err = client.UpdateUserStatus(ctx, user.ID, talkdesktest.StatusAvailable, "lunch")
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
+}
+
+func ExampleClient_GetUserStatuses() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	ana := fake.AddUser(talkdesk.User{Email: "ana@example.com", Name: "Ana"})
+	rui := fake.AddUser(talkdesk.User{Email: "rui@example.com", Name: "Rui"})
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := client.SubscribePresence(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := client.UpdateUserStatus(ctx, ana.ID, "", talkdesktest.StatusAvailable); err != nil {
+		log.Fatal(err)
+	}
+
+	statuses, err := client.GetUserStatuses(ctx, ana.ID, rui.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range statuses {
+		fmt.Println(s.ID == ana.ID, s.Status)
+	}
+	// Output:
+	// true available
+	// false offline
+}
+
+func ExampleClient_ListCustomStatuses() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	fake.AddCustomStatus(talkdesk.CustomStatus{ID: "lunch", DisplayName: "Lunch"})
+	fake.AddCustomStatus(talkdesk.CustomStatus{ID: "training", DisplayName: "Training"})
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	statuses, err := client.ListCustomStatuses(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range statuses {
+		fmt.Println(s.ID, s.DisplayName)
+	}
+	// Output:
+	// lunch Lunch
+	// training Training
+}
+
+func ExampleClient_GetUserPresence() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	user := fake.AddUser(talkdesk.User{Email: "ana@example.com", Name: "Ana"})
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	p, err := client.GetUserPresence(ctx, user.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.UserID == user.ID, p.Status)
+
+	_, err = client.GetUserPresence(ctx, "nobody")
+	fmt.Println(errors.Is(err, talkdesk.ErrNotFound))
+	// Output:
+	// true offline
+	// true
+}
+
+func ExampleClient_SubscribePresence() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	sub, err := client.SubscribePresence(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Connect an MQTT client to sub.URL with sub.Username, sub.Password
+	// and sub.ClientID, and subscribe to sub.Topic. Printed, the password
+	// is hidden.
+	fmt.Println(sub.URL == talkdesktest.BrokerURL, sub.Topic != "")
+	// Output:
+	// true true
+}
+
+func ExampleClient_CreateWorkspaceNotification() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	err = client.CreateWorkspaceNotification(ctx, talkdesk.NotificationEmail, map[string]any{
+		"to":      "supervisors@example.com",
+		"subject": "Queue over 20 calls",
+		"body":    "Sales has 23 calls waiting.",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sent := fake.Notifications()[0]
+	fmt.Println(sent.Kind, sent.Fields["subject"])
+	// Output:
+	// email Queue over 20 calls
+}
+
+// The schema says which fields a notification of each kind takes.
+func ExampleClient_GetNotificationSchema() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	schema, err := client.GetNotificationSchema(context.Background(), talkdesk.NotificationPush)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var s struct {
+		Required []string `json:"required"`
+	}
+	if err := json.Unmarshal(schema, &s); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Required)
+	// Output:
+	// [user_id message]
+}
+
+func ExampleClient_GetListSchema() {
+	fake := talkdesktest.NewServer()
+	defer fake.Close()
+	client, err := talkdesk.NewClient(fake.ClientOptions()...)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	schema, err := client.GetListSchema(context.Background(), string(talkdesk.NotificationEmail))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(json.Valid(schema))
+	// Output:
+	// true
 }

@@ -119,3 +119,17 @@ func ExampleAPIError() {
 	}
 	// Output: 403 GET /contacts/5f3e1c0a9b8d7e6f5a4b3c2d true
 }
+
+// Printing or logging a Client, with any verb, shows its settings and never
+// its credentials or tokens (String, GoString, Format and LogValue agree).
+func ExampleClient_String() {
+	client, err := talkdesk.NewClient(talkdesk.WithClientCredentials("acme", "client-id", "client-secret"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(client)
+	fmt.Printf("%#v\n", client)
+	// Output:
+	// talkdesk.Client{api: https://api.talkdeskapp.com, auth: client credentials of account "acme" from https://acme.talkdeskid.com/oauth/token, limit: 100 requests per 1m0s, retries: 4 attempts}
+	// talkdesk.Client{api: https://api.talkdeskapp.com, auth: client credentials of account "acme" from https://acme.talkdeskid.com/oauth/token, limit: 100 requests per 1m0s, retries: 4 attempts}
+}

@@ -502,8 +502,8 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 		return nil, actionNotObject // null
 	}
 	req := &ActionRequest{Action: name, Auth: wire.Auth.m}
-	if wire.Auth.tooDeep {
-		return nil, "auth fields must be strings, numbers or booleans"
+	if wire.Auth.tooMany {
+		return nil, "auth has more than " + strconv.Itoa(maxMembers) + " fields"
 	}
 	if wire.Auth.bad != "" {
 		return nil, "auth field " + quoteField(wire.Auth.bad) + " must be a string, number or boolean"
@@ -530,17 +530,17 @@ func tooLarge(limit int64) string {
 	return "request body is larger than " + strconv.FormatInt(limit, 10) + " bytes"
 }
 
-// actionAuth decodes the auth hash straight into the map of
-// ActionRequest.Auth: strings as themselves, numbers and booleans as their
-// JSON text, null values left out, the last of duplicate keys kept (as
-// json.Unmarshal into a map does). An object or array value is recorded in
-// bad rather than failing, so that parse can name the field. Reading the
-// members with the event scanner first sizes the map once: a hash of a
-// hundred thousand keys costs a few times its size, not twenty.
+// actionAuth decodes the auth hash into the map of ActionRequest.Auth:
+// strings as themselves, numbers and booleans as their JSON text, null
+// values left out, the last of duplicate keys kept (as json.Unmarshal into
+// a map does). An object or array value is recorded in bad rather than
+// failing, so that parse can name the field. A hash of more than
+// maxMembers keys is refused (tooMany), and one of many keys is read
+// member by member, so that it costs a few times its size.
 type actionAuth struct {
 	m       map[string]string // nil when the hash is absent or null
-	bad     string            // the first field that is an object or an array
-	tooDeep bool              // a field nested deeper than the scanner reads
+	bad     string            // the first field, by key, that is an object or an array
+	tooMany bool              // more keys than a hash of credentials can have
 }
 
 var mapOfStrings = reflect.TypeFor[map[string]string]()
@@ -553,33 +553,25 @@ func (a *actionAuth) UnmarshalJSON(raw []byte) error { // raw is one valid JSON 
 	default:
 		return &json.UnmarshalTypeError{Value: "non-object", Type: mapOfStrings} // json adds Field "auth"
 	}
-	sc := scanPool.Get().(*objectScanner)
-	defer sc.release()
-	if err := sc.scan(raw); err != nil { // only errTooDeep: json validated raw
-		a.tooDeep = true
+	members, err := readMembers(raw, nullReplaces)
+	if err != nil { // only errTooManyMembers: json validated raw
+		a.tooMany = true
 		return nil
 	}
 	if a.m == nil { // a second auth hash adds to the first, as json does for maps
-		size := len(sc.pairs)
-		if size > 64 { // not a hash of credentials: size the map for its distinct keys only
-			size = sc.distinctKeys()
-		}
-		a.m = make(map[string]string, size)
+		a.m = make(map[string]string, len(members))
 	}
-	for i := range sc.pairs {
-		p := &sc.pairs[i]
-		key := string(sc.key(p))
-		switch v := sc.value(p); p.kind {
-		case memberComposite:
+	for i := range members {
+		m := &members[i]
+		switch {
+		case m.composite():
 			if a.bad == "" {
-				a.bad = key
+				a.bad = m.key
 			}
-		case memberNull:
-			delete(a.m, key)
-		case memberString:
-			a.m[key] = v.str()
-		default: // a number, true or false
-			a.m[key] = string(v.val)
+		case m.isNull():
+			delete(a.m, m.key)
+		default:
+			a.m[m.key] = m.str()
 		}
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -160,11 +159,43 @@ func (w PayloadWarning) String() string {
 // ParseEvent parses the body of one delivery of trigger t into an Event.
 // It is the parse step of [WebhookHandler], usable on its own.
 //
-// The body must be a JSON object; anything else fails with [ErrInvalid],
-// as does an unknown trigger. Keys are matched exactly as Talkdesk spells
-// them. Values are read as the payload types describe; values that are
-// present but unreadable are reported in [Event.Warnings] and do not make
-// ParseEvent fail. ReceivedAt is the current time.
+// The body must be a JSON object of at most 100,000 members; anything else
+// fails with [ErrInvalid], as does an unknown trigger. It is read with
+// encoding/json, as into a struct: keys are matched exactly as Talkdesk
+// spells them, of a key sent twice the last wins, and a null changes
+// nothing. ReceivedAt is the current time. [Event.ID] is a hash of the
+// object as encoding/json reads it, so a redelivery with other white
+// space, key order or escaping has the same ID.
+//
+// Talkdesk fills every field of a trigger's payload from a template (the
+// default of each field in the subscription's JSON Schema, shown in the
+// field's default tag) and sends it as a JSON string. ParseEvent turns
+// those strings into Go values:
+//
+//   - durations (total_duration, duration, waiting_time, hold_time): whole
+//     or fractional seconds ("93", "93.5"; digits past the nanosecond are
+//     dropped) or h:mm:ss ("00:01:33", "1:02:03.5"), up to the largest
+//     time.Duration (about 292 years);
+//   - instants (start_time, timestamp): RFC 3339 with or without fraction
+//     and zone (no zone is UTC), "2006-01-02 15:04:05" (UTC, optionally
+//     with a fraction and a zone such as "+0000" or "UTC"), Unix seconds or
+//     Unix milliseconds (13 digits or more), always returned in UTC, from
+//     1677-09-21 to 2262-04-11 (the times whose Unix nanoseconds fit an
+//     int64);
+//   - flags (in_business_hours, proactive_outbound, is_transfer, phone_vip,
+//     phone_ivr): true/false, 1/0 or yes/no in any case; nil when not given;
+//   - tag lists (tags, agent_tags): comma-separated or a JSON array (as a
+//     string or as an array), each tag trimmed, empty ones dropped; a list
+//     of more than 1024 tags is not read.
+//
+// A value that is empty, or still the unfilled template ("{{agent.name}}"),
+// leaves its field at the zero value. A value that is present but
+// unreadable leaves it zero too, and is reported in [Event.Warnings], in
+// the order of the payload's fields; it does not make ParseEvent fail.
+//
+// The JSON encoding of the payload types (their MarshalJSON) uses the same
+// keys with typed values: durations as seconds, instants as RFC 3339 in
+// UTC, flags as booleans, tags as arrays, empty fields left out.
 func ParseEvent(t Trigger, body []byte) (*Event, error) {
 	return parseEvent(t, body, time.Now())
 }
@@ -175,37 +206,16 @@ func parseEvent(t Trigger, body []byte, now time.Time) (*Event, error) {
 		_, err := ParseTrigger(string(t))
 		return nil, err
 	}
-	sc := scanPool.Get().(*objectScanner)
-	defer sc.release()
-	if err := sc.scan(body); err != nil {
+	members, err := readMembers(body, nullKeeps)
+	if err != nil {
 		return nil, fmt.Errorf("talkdesk: %s payload: %w: %w", t, ErrInvalid, err)
 	}
 	spec := info.spec
 	pv := reflect.New(spec.typ)
 	v := pv.Elem()
 	ev := &Event{Type: t, ReceivedAt: now.UTC(), Payload: pv.Interface()}
-	for i := range sc.pairs {
-		p := &sc.pairs[i]
-		fi, ok := spec.byKey[string(sc.key(p))]
-		if !ok {
-			continue
-		}
-		f := &spec.fields[fi]
-		val := sc.value(p)
-		fv := v.Field(f.index)
-		if val.kind != memberNull {
-			// Of a key sent twice the last one wins, as with encoding/json
-			// (where a null changes nothing): forget what an earlier one set.
-			fv.SetZero()
-			if len(ev.Warnings) > 0 {
-				ev.Warnings = slices.DeleteFunc(ev.Warnings, func(w PayloadWarning) bool { return w.Field == f.key })
-			}
-		}
-		if w, ok := f.set(fv, &val); !ok {
-			ev.Warnings = append(ev.Warnings, w)
-		}
-	}
-	ev.ID = sc.id(t)
+	ev.Warnings = spec.decode(v, members)
+	ev.ID = eventID(t, members)
 	ev.Raw = bytes.Clone(body)
 	spec.lift(ev, v)
 	return ev, nil
@@ -245,9 +255,11 @@ func (s *payloadSpec) lift(ev *Event, v reflect.Value) {
 }
 
 // UnmarshalJSON decodes an Event as json.Marshal encodes it (or as an
-// EventLog stores it, with its warnings), with Payload decoded into the
-// payload type of its Type. The payload of an unknown
-// type is kept as a json.RawMessage.
+// EventLog stores it, with its warnings). Its Payload is read from Raw,
+// the body Talkdesk sent, by the parser of [ParseEvent], which gives the
+// warnings again too; an event without Raw (one built by hand) has its
+// payload read from the JSON of its payload, by the same parser. The
+// payload of an unknown type is kept as a json.RawMessage.
 func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
 	var aux struct {
@@ -261,21 +273,35 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	e.Payload, e.Warnings = nil, aux.Warnings
-	if string(e.Raw) == "null" {
+	if isJSONNull(e.Raw) {
 		e.Raw = nil
-	}
-	if len(aux.Payload) == 0 || string(aux.Payload) == "null" {
-		return nil
 	}
 	info, ok := triggerInfos[e.Type]
 	if !ok {
-		e.Payload = aux.Payload
+		if !isJSONNull(aux.Payload) {
+			e.Payload = aux.Payload
+		}
 		return nil
 	}
+	src := e.Raw
+	if src == nil {
+		if isJSONNull(aux.Payload) {
+			return nil
+		}
+		src = aux.Payload
+	}
+	members, err := readMembers(src, nullKeeps)
+	if err != nil {
+		return fmt.Errorf("talkdesk: event %s: payload: %w", e.ID, err)
+	}
 	pv := reflect.New(info.spec.typ)
-	if err := info.spec.unmarshal(aux.Payload, pv.Elem()); err != nil {
-		return err
+	warnings := info.spec.decode(pv.Elem(), members)
+	if e.Raw != nil {
+		e.Warnings = warnings
 	}
 	e.Payload = pv.Interface()
 	return nil
 }
+
+// isJSONNull reports whether raw is absent or the literal null.
+func isJSONNull(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }

@@ -436,13 +436,13 @@ func TestParseEventWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []PayloadWarning{
-		{Field: "hold_time", Value: "soon", Reason: errNotDuration.Error()},
-		{Field: "start_time", Value: "yesterday", Reason: errNotInstant.Error()},
-		{Field: "in_business_hours", Value: "perhaps", Reason: errNotFlag.Error()},
-		{Field: "tags", Value: "[oops", Reason: errNotTags.Error()},
+	want := []PayloadWarning{ // in the order of the payload's fields
 		{Field: "call_id", Value: `{"x":1}`, Reason: "not a string"},
 		{Field: "duration", Value: strings.Repeat("9", 256) + "...", Reason: errNotDuration.Error()},
+		{Field: "hold_time", Value: "soon", Reason: errNotDuration.Error()},
+		{Field: "in_business_hours", Value: "perhaps", Reason: errNotFlag.Error()},
+		{Field: "start_time", Value: "yesterday", Reason: errNotInstant.Error()},
+		{Field: "tags", Value: "[oops", Reason: errNotTags.Error()},
 	}
 	if diff := cmp.Diff(want, ev.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -464,7 +464,7 @@ func TestParseEventRejects(t *testing.T) {
 		``, ` `, `null`, `"text"`, `42`, `[{"agent_id":"a1"}]`, `{`, `{"agent_id":"a1"`, `{"agent_id":"a1",}`,
 		`{"agent_id":"a1"}{}`, `{"agent_id":"a1"} x`, `{agent_id:"a1"}`, `{"agent_id":'a1'}`, `{"agent_id":"a\x01"}`,
 		`{"agent_id":"\q"}`, `{"agent_id":"\u12"}`, `{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":tru}`, `{"a":[1,]}`,
-		`{"a":{"b"}}`, `{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, "\xef\xbb\xbf{}",
+		`{"a":{"b"}}`, `{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, "\xef\xbb\xbf{}", // encoding/json's depth limit is 10000
 	} {
 		if _, err := ParseEvent(TriggerAgentLogIn, []byte(body)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("ParseEvent(%.40q) = %v, want ErrInvalid", body, err)
@@ -528,7 +528,7 @@ const goldenInboundCallEndsID = "e11d84b2a025179fa089d1ba4276fb30"
 // keys, typed values, empty fields left out, and an exact round trip.
 func TestPayloadJSON(t *testing.T) {
 	p := &InboundCallEndedPayload{
-		CallID: "c1", HoldTime: 12*time.Second + 5*time.Millisecond, Duration: time.Nanosecond, TotalDuration: -1500 * time.Millisecond,
+		CallID: "c1", HoldTime: 12*time.Second + 5*time.Millisecond, Duration: time.Nanosecond, TotalDuration: 1500 * time.Millisecond,
 		StartTime: time.Date(2024, 5, 6, 10, 11, 12, 123456789, time.UTC), InBusinessHours: Ptr(false),
 		Tags: []string{"a", `b"c`}, ContactName: "Zé <x>\u2028", PhoneVIP: Ptr(true),
 	}
@@ -536,7 +536,7 @@ func TestPayloadJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"call_id":"c1","total_duration":-1.5,"duration":0.000000001,"hold_time":12.005,"in_business_hours":false,"start_time":"2024-05-06T10:11:12.123456789Z","tags":["a","b\"c"],"contact_name":"Zé \u003cx\u003e\u2028","phone_vip":true}` // json.Marshal escapes HTML and U+2028
+	want := `{"call_id":"c1","total_duration":1.5,"duration":0.000000001,"hold_time":12.005,"in_business_hours":false,"start_time":"2024-05-06T10:11:12.123456789Z","tags":["a","b\"c"],"contact_name":"Zé \u003cx\u003e\u2028","phone_vip":true}` // json.Marshal escapes HTML and U+2028
 	if string(data) != want {
 		t.Errorf("json.Marshal =\n %s\nwant\n %s", data, want)
 	}
@@ -549,6 +549,15 @@ func TestPayloadJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"hold_time":"soon"}`), &back); err == nil {
 		t.Error("Unmarshal of a bad duration gave no error")
+	}
+	// Talkdesk's durations are never negative, and UnmarshalJSON reads
+	// what Talkdesk sends: a negative one encodes, and is refused on read.
+	data, _ = json.Marshal(&InboundCallEndedPayload{TotalDuration: -1500 * time.Millisecond})
+	if string(data) != `{"total_duration":-1.5}` {
+		t.Errorf("a negative duration encodes as %s", data)
+	}
+	if err := json.Unmarshal(data, &back); err == nil {
+		t.Error("Unmarshal of a negative duration gave no error")
 	}
 }
 
@@ -594,19 +603,23 @@ func TestEventJSONRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSignedSecondsRoundTrip: the seconds the payload types encode read
-// back to the same duration, down to the extremes.
-func TestSignedSecondsRoundTrip(t *testing.T) {
-	for _, d := range []time.Duration{0, 1, -1, 93 * time.Second, math.MaxInt64, math.MinInt64, math.MinInt64 + 1} {
-		s := string(appendSeconds(nil, d))
-		if got, err := parseSignedSeconds(s); err != nil || got != d {
-			t.Errorf("%d encodes as %s, read back as %d, %v", d, s, got, err)
+// TestSecondsRoundTrip: the seconds the payload types encode read back,
+// through the parser of webhook bodies, to the same duration, down to the
+// extremes; a duration past the largest is refused, not wrapped around.
+func TestSecondsRoundTrip(t *testing.T) {
+	for _, d := range []time.Duration{0, 1, 93 * time.Second, 1500 * time.Millisecond, math.MaxInt64} {
+		data, err := json.Marshal(&InboundCallEndedPayload{HoldTime: d, CallID: "c"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p InboundCallEndedPayload
+		if err := json.Unmarshal(data, &p); err != nil || p.HoldTime != d {
+			t.Errorf("%d encodes as %s, read back as %d, %v", d, data, p.HoldTime, err)
 		}
 	}
-	for _, s := range []string{"9223372036.854775808", "-9223372036.854775809"} {
-		if got, err := parseSignedSeconds(s); err == nil {
-			t.Errorf("parseSignedSeconds(%s) = %d, want an error", s, got)
-		}
+	var p InboundCallEndedPayload
+	if err := json.Unmarshal([]byte(`{"hold_time":9223372036.854775808}`), &p); err == nil {
+		t.Errorf("a hold time past the largest duration read as %d", p.HoldTime)
 	}
 }
 

@@ -162,8 +162,13 @@ func TestWebhookHostileBodies(t *testing.T) {
 				}
 			})},
 		{name: "key up to the limit", body: fillTo(limit, `{"`, "k", `":"v"}`), status: 200},
-		{name: "distinct keys up to the limit", body: manyKeys(limit), status: 200},
-		{name: "one key repeated up to the limit", body: fillTo(limit, `{"hangup":"0"`, `,"hangup":"1"`, `}`), status: 200,
+		// An object of more than 1024 members, repeated keys counted, is
+		// refused: Talkdesk's have a few dozen.
+		{name: "distinct keys up to the limit", body: manyKeys(limit), status: 400},
+		{name: "1024 distinct keys", body: manyKeys(len(manyKeysOf(1024))), status: 200},
+		{name: "1025 distinct keys", body: manyKeysOf(1025), status: 400},
+		{name: "one key repeated up to the limit", body: fillTo(limit, `{"hangup":"0"`, `,"hangup":"1"`, `}`), status: 400},
+		{name: "one key repeated 1024 times", body: []byte(`{"hangup":"0"` + strings.Repeat(`,"hangup":"1"`, 1023) + `}`), status: 200,
 			check: call(func(t *testing.T, p *talkdesk.InboundCallEndedPayload, _ *talkdesk.Event) {
 				if p.Hangup != "1" {
 					t.Errorf("hangup %q, want the last value", p.Hangup)
@@ -216,13 +221,13 @@ func TestWebhookHostileBodies(t *testing.T) {
 		{name: "wrong types everywhere", body: []byte(`{"event":1,"call_id":true,"duration":[1],"hold_time":{"s":1},` +
 			`"waiting_time":-5,"total_duration":"soon","in_business_hours":"maybe","phone_vip":2,"start_time":{},` +
 			`"timestamp":"yesterday","tags":7,"agent_tags":{"a":1},"account_id":null}`), status: 200,
-			check: warned("duration", "hold_time", "waiting_time", "total_duration", "in_business_hours",
-				"phone_vip", "start_time", "timestamp", "agent_tags")},
+			check: warned("total_duration", "duration", "waiting_time", "hold_time", "in_business_hours",
+				"start_time", "timestamp", "agent_tags", "phone_vip")}, // in the payload's field order
 		{name: "numbers that overflow", body: []byte(`{"duration":"99999999999","hold_time":"999999999:00:00",` +
 			`"waiting_time":"9300000000","total_duration":"9223372036.854775808","start_time":"99999999999",` +
 			`"timestamp":"9999999999999999","a":1e400,"b":-1e-400}`), status: 200,
 			check: func(t *testing.T, ev *talkdesk.Event) {
-				warned("duration", "hold_time", "waiting_time", "total_duration", "start_time", "timestamp")(t, ev)
+				warned("total_duration", "duration", "waiting_time", "hold_time", "start_time", "timestamp")(t, ev)
 				p := ev.Payload.(*talkdesk.InboundCallEndedPayload)
 				if p.Duration != 0 || p.HoldTime != 0 || p.WaitingTime != 0 || p.TotalDuration != 0 || !p.StartTime.IsZero() || !p.Timestamp.IsZero() {
 					t.Errorf("overflowing values were read: %+v", p)
@@ -329,6 +334,18 @@ func TestWebhookHostileBodies(t *testing.T) {
 
 // manyKeys returns an object of distinct keys with empty values, up to n
 // bytes.
+// manyKeysOf returns an object of n members with distinct keys.
+func manyKeysOf(n int) []byte {
+	b := []byte("{")
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `"k%d":""`, i)
+	}
+	return append(b, '}')
+}
+
 func manyKeys(n int) []byte {
 	b := []byte("{")
 	for i := 0; ; i++ {
@@ -382,7 +399,9 @@ func TestActionServerHostileBodies(t *testing.T) {
 		{name: "over the limit, chunked", body: exactly(limit+1, `{"data":{"s":"`, `"}}`), chunked: true, status: 400, message: tooLarge},
 		{name: "8 times the limit, chunked", body: exactly(8*limit, `{"data":{"s":"`, `"}}`), chunked: true, status: 400, message: tooLarge},
 		{name: "escaped auth value up to the limit", body: fillTo(limit, `{"auth":{"token":"`, `\u00e9`, `"}}`), status: 201},
-		{name: "distinct auth keys up to the limit", body: append([]byte(`{"auth":`), append(manyKeys(limit-len(`{"auth":}`)), '}')...), status: 201},
+		{name: "distinct auth keys up to the limit", body: append([]byte(`{"auth":`), append(manyKeys(limit-len(`{"auth":}`)), '}')...), status: 400,
+			message: "auth has more than 1024 fields"},
+		{name: "1024 distinct auth keys", body: append([]byte(`{"auth":`), append(manyKeysOf(1024), '}')...), status: 201},
 		{name: "auth key up to the limit with an object", body: fillTo(limit, `{"auth":{"`, "k", `":{}}}`), status: 400,
 			message: `auth field "` + strings.Repeat("k", 64) + `..." must be a string, number or boolean`},
 		{name: "array of zeros up to the limit", body: fillTo(limit, `{"data":{"a":[0`, ",0", `]}}`), status: 201},
@@ -391,7 +410,9 @@ func TestActionServerHostileBodies(t *testing.T) {
 		// Duplicate keys: the last wins, as in encoding/json.
 		{name: "duplicate keys", body: []byte(`{"auth":{"password":"first","password":"last"},"meta":{"contact_external_id":"1","contact_external_id":"2"}}`),
 			status: 201, seen: &seen{Auth: map[string]string{"password": "last"}, Meta: talkdesk.ActionMeta{ContactExternalID: "2"}}},
-		{name: "one auth key repeated up to the limit", body: fillTo(limit, `{"auth":{"k":"0"`, `,"k":"1"`, `}}`), status: 201,
+		{name: "one auth key repeated up to the limit", body: fillTo(limit, `{"auth":{"k":"0"`, `,"k":"1"`, `}}`), status: 400,
+			message: "auth has more than 1024 fields"},
+		{name: "one auth key repeated 1024 times", body: []byte(`{"auth":{"k":"0"` + strings.Repeat(`,"k":"1"`, 1023) + `}}`), status: 201,
 			seen: &seen{Auth: map[string]string{"k": "1"}}},
 		// Encoding.
 		{name: "invalid UTF-8 in auth and meta", body: []byte("{\"auth\":{\"user\":\"a\xffb\"},\"meta\":{\"agent_external_id\":\"\xc3\"}}"), status: 201,

@@ -1,42 +1,15 @@
 package talkdesk
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 )
-
-// Payloads. Talkdesk fills every field of a trigger's payload from a
-// template (the default of each field in the subscription's JSON Schema,
-// shown in the field's default tag) and sends it as a JSON string.
-// [ParseEvent] turns those strings into Go values:
-//
-//   - durations (total_duration, duration, waiting_time, hold_time): whole
-//     or fractional seconds ("93", "93.5") or h:mm:ss ("00:01:33",
-//     "1:02:03.5"), up to the largest time.Duration (about 292 years);
-//   - instants (start_time, timestamp): RFC 3339 with or without fraction
-//     and zone (no zone is UTC), "2006-01-02 15:04:05" (UTC, optionally
-//     with a fraction and a zone such as "+0000" or "UTC"), Unix seconds or
-//     Unix milliseconds (13 digits or more), always returned in UTC, from
-//     1677-09-21 to 2262-04-11 (the times whose Unix nanoseconds fit an
-//     int64);
-//   - flags (in_business_hours, proactive_outbound, is_transfer, phone_vip,
-//     phone_ivr): true/false, 1/0 or yes/no in any case; nil when not given;
-//   - tag lists (tags, agent_tags): comma-separated or a JSON array (as a
-//     string or as an array), each tag trimmed, empty ones dropped; a list
-//     of more than 1024 tags is not read.
-//
-// A value that is empty, or still the unfilled template ("{{agent.name}}"),
-// leaves its field at the zero value. The tags title, default and
-// required are the field's entry in the JSON Schema that [Client.Subscribe]
-// sends; the json tag is the key in Talkdesk's payload and in the JSON
-// encoding of the payload types (durations as seconds, instants as RFC 3339
-// in UTC, empty fields left out).
 
 // ContactPayload is the payload of contactCreated and contactUpdated: the
 // contact as it is after the change, and the account.
@@ -361,27 +334,23 @@ func (s *payloadSpec) schema() string {
 // maxWarningValue bounds the text a PayloadWarning keeps.
 const maxWarningValue = 256
 
-// set stores the value of p into the field fv. It reports false, with a
+// set stores the value of m into the field fv. It reports false, with a
 // warning, when the value is present but cannot be read.
-func (f *payloadField) set(fv reflect.Value, p *memberValue) (PayloadWarning, bool) {
-	var s string
-	switch p.kind {
-	case memberString:
-		s = p.str()
-	case memberLiteral:
-		s = string(p.val)
-	case memberNull:
+func (f *payloadField) set(fv reflect.Value, m *member) (PayloadWarning, bool) {
+	switch {
+	case m.isNull():
 		return PayloadWarning{}, true
-	case memberComposite:
-		if f.kind == kindTags && p.val[0] == '[' {
-			tags, err := parseTagArray(p.val)
+	case m.composite():
+		if f.kind == kindTags && m.raw[0] == '[' {
+			tags, err := parseTagArray(m.raw)
 			if err == nil {
 				fv.Set(reflect.ValueOf(tags))
 				return PayloadWarning{}, true
 			}
 		}
-		return f.warn(string(p.val[:min(len(p.val), maxWarningValue+1)]), "not a string"), false
+		return f.warn(string(m.raw[:min(len(m.raw), maxWarningValue+1)]), "not a string"), false
 	}
+	s := m.str()
 	if unset(s) {
 		return PayloadWarning{}, true
 	}
@@ -416,6 +385,29 @@ func (f *payloadField) set(fv reflect.Value, p *memberValue) (PayloadWarning, bo
 		}
 	}
 	return PayloadWarning{}, true
+}
+
+// decode fills the payload v (of s's type) from the members of a body (from
+// readMembers with nullKeeps) and returns the warnings of the values it
+// could not read, in the order of the payload's fields. It is the one way
+// a body becomes a payload: of a webhook, of a stored event, and of the
+// payload types' UnmarshalJSON.
+func (s *payloadSpec) decode(v reflect.Value, members []member) []PayloadWarning {
+	var warnings []PayloadWarning
+	for i := range members {
+		fi, ok := s.byKey[members[i].key]
+		if !ok {
+			continue
+		}
+		f := &s.fields[fi]
+		if w, ok := f.set(v.Field(f.index), &members[i]); !ok {
+			warnings = append(warnings, w)
+		}
+	}
+	if len(warnings) > 1 {
+		slices.SortFunc(warnings, func(a, b PayloadWarning) int { return s.byKey[a.Field] - s.byKey[b.Field] })
+	}
+	return warnings
 }
 
 func (f *payloadField) warn(value, reason string) PayloadWarning {
@@ -473,54 +465,24 @@ func (s *payloadSpec) marshal(v reflect.Value) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func (s *payloadSpec) unmarshal(data []byte, v reflect.Value) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return err
-	}
-	v.SetZero()
-	for _, f := range s.fields {
-		raw, ok := m[f.key]
-		if !ok || string(raw) == "null" {
-			continue
-		}
-		fv := v.Field(f.index)
-		var err error
-		switch f.kind {
-		case kindString:
-			var str string
-			err = json.Unmarshal(raw, &str)
-			fv.SetString(str)
-		case kindDuration:
-			var d time.Duration
-			d, err = parseSignedSeconds(strings.Trim(string(raw), `"`))
-			fv.SetInt(int64(d))
-		case kindInstant:
-			var t time.Time
-			err = json.Unmarshal(raw, &t)
-			fv.Set(reflect.ValueOf(t.UTC()))
-		case kindFlag:
-			var b bool
-			err = json.Unmarshal(raw, &b)
-			fv.Set(reflect.ValueOf(&b))
-		case kindTags:
-			var tags []string
-			err = json.Unmarshal(raw, &tags)
-			fv.Set(reflect.ValueOf(tags))
-		}
-		if err != nil {
-			return fmt.Errorf("talkdesk: %s.%s: %w", s.typ.Name(), f.key, err)
-		}
-	}
-	return nil
-}
-
 func marshalPayload[T any](p *T) ([]byte, error) {
 	return specOf[T]().marshal(reflect.ValueOf(p).Elem())
 }
 
+// unmarshalPayload reads data, a JSON object of Talkdesk's keys, into p
+// with the parser of webhook bodies. A value it cannot read is an error.
 func unmarshalPayload[T any](p *T, data []byte) error {
-	return specOf[T]().unmarshal(data, reflect.ValueOf(p).Elem())
+	spec := specOf[T]()
+	members, err := readMembers(data, nullKeeps)
+	if err != nil {
+		return fmt.Errorf("talkdesk: %s: %w", spec.typ.Name(), err)
+	}
+	v := reflect.ValueOf(p).Elem()
+	v.SetZero()
+	if w := spec.decode(v, members); len(w) > 0 {
+		return fmt.Errorf("talkdesk: %s: %s", spec.typ.Name(), w[0])
+	}
+	return nil
 }
 
 var specs sync.Map // reflect.Type -> *payloadSpec
@@ -542,43 +504,50 @@ func specOf[T any]() *payloadSpec {
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *ContactPayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *ContactPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *NotePayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *NotePayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *AgentPayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *AgentPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *CallArrivedPayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *CallArrivedPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *CallStartedPayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *CallStartedPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *InboundCallEndedPayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *InboundCallEndedPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // MarshalJSON encodes p with Talkdesk's keys and typed values.
 func (p *OutboundCallEndedPayload) MarshalJSON() ([]byte, error) { return marshalPayload(p) }
 
-// UnmarshalJSON decodes what MarshalJSON encodes.
+// UnmarshalJSON decodes what MarshalJSON encodes, or a body as Talkdesk
+// sends it, with the parser of [ParseEvent].
 func (p *OutboundCallEndedPayload) UnmarshalJSON(b []byte) error { return unmarshalPayload(p, b) }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes

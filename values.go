@@ -54,48 +54,24 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.Duration(hm[0])*time.Hour + rest, nil
 }
 
-// parseSeconds reads a non-negative decimal number of seconds exactly, to
-// the nanosecond: "93", "93.5", "0.000000001". A number beyond the largest
-// time.Duration (about 292 years) is out of range, not wrapped around.
+// parseSeconds reads a non-negative decimal number of seconds ("93",
+// "93.5", "0.000000001") with time.ParseDuration, to the nanosecond:
+// digits past it are dropped. A number beyond the largest time.Duration
+// (about 292 years) is out of range, not wrapped around.
 func parseSeconds(s string) (time.Duration, error) {
-	ns, err := parseNanos(s)
-	if err != nil {
-		return 0, err
-	}
-	if ns > math.MaxInt64 {
-		return 0, errDurationRange
-	}
-	return time.Duration(ns), nil
-}
-
-// maxWholeSeconds is the whole seconds of the largest time.Duration.
-const maxWholeSeconds = math.MaxInt64 / 1_000_000_000 // 9223372036
-
-// parseNanos reads a non-negative decimal number of seconds as
-// nanoseconds, up to 1<<63 (the magnitude of the smallest time.Duration).
-func parseNanos(s string) (uint64, error) {
 	whole, frac, dot := strings.Cut(s, ".")
 	if whole == "" && frac == "" || dot && frac == "" || len(whole) > 11 ||
 		strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" {
 		return 0, errNotDuration
 	}
-	var sec uint64
-	for _, c := range []byte(whole) {
-		sec = sec*10 + uint64(c-'0') // at most 11 digits: no overflow
+	if len(frac) > 9 {
+		s = whole + "." + frac[:9]
 	}
-	if sec > maxWholeSeconds+1 {
-		return 0, errDurationRange
+	d, err := time.ParseDuration(s + "s")
+	if err != nil {
+		return 0, errDurationRange // the syntax is checked: only the range is left
 	}
-	ns := sec * uint64(time.Second)
-	scale := uint64(time.Second)
-	for _, c := range []byte(frac) {
-		scale /= 10
-		ns += uint64(c-'0') * scale // digits past the nanosecond add 0
-	}
-	if ns > 1<<63 {
-		return 0, errDurationRange
-	}
-	return ns, nil
+	return d, nil
 }
 
 // instantLayouts are the layouts of Talkdesk times that are not Unix
@@ -254,20 +230,4 @@ func appendSeconds(b []byte, d time.Duration) []byte {
 		b = append(b, bytes.TrimRight(digits, "0")...)
 	}
 	return b
-}
-
-// parseSignedSeconds reads what appendSeconds writes.
-func parseSignedSeconds(s string) (time.Duration, error) {
-	neg := strings.HasPrefix(s, "-")
-	ns, err := parseNanos(strings.TrimPrefix(s, "-"))
-	if err == nil && !neg && ns > math.MaxInt64 {
-		err = errDurationRange
-	}
-	if err != nil {
-		return 0, fmt.Errorf("%q: %w", s, err)
-	}
-	if neg {
-		return -time.Duration(ns), nil // 1<<63 gives math.MinInt64
-	}
-	return time.Duration(ns), nil
 }

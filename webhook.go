@@ -31,7 +31,8 @@ import (
 //   - 401 when a secret is set and the token is missing or wrong;
 //   - 415 when the Content-Type is not JSON (application/json or +json);
 //   - 413 when the body is larger than the limit (1 MiB by default);
-//   - 400 when the body is not a JSON object;
+//   - 400 when the body is not a JSON object, or one of more than 1024
+//     members;
 //   - 500 when a handler returned an error or panicked, or the event could
 //     not be stored in the event log ([WithEventLog]), so that Talkdesk
 //     delivers the event again;
@@ -293,7 +294,11 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := parseEvent(t, body.Bytes(), h.now())
 	if err != nil {
-		h.reject(w, r, t, http.StatusBadRequest, "body is not a JSON object")
+		msg := "body is not a JSON object"
+		if errors.Is(err, errTooManyMembers) {
+			msg = "body has " + errTooManyMembers.Error()
+		}
+		h.reject(w, r, t, http.StatusBadRequest, msg)
 		return
 	}
 	if err := h.Dispatch(r.Context(), ev); err != nil {

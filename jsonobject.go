@@ -1,0 +1,303 @@
+package talkdesk
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// The flat JSON objects Talkdesk delivers, a webhook's body and a bridge
+// request's auth hash, are read with encoding/json. Nothing here parses
+// JSON by hand: it decides which of encoding/json's ways to use, and
+// bounds what a hostile object can cost.
+
+// member is one member of a JSON object: its key and its value as sent.
+type member struct {
+	key string
+	raw []byte // one JSON value, valid
+}
+
+// isNull reports whether the value is the literal null.
+func (m *member) isNull() bool { return len(m.raw) > 0 && m.raw[0] == 'n' }
+
+// str returns a string value unquoted, as encoding/json reads it (invalid
+// UTF-8 becomes U+FFFD); a number or a boolean as its JSON text.
+func (m *member) str() string {
+	if len(m.raw) == 0 || m.raw[0] != '"' {
+		return string(m.raw)
+	}
+	if inner := m.raw[1 : len(m.raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner)
+	}
+	var s string
+	_ = json.Unmarshal(m.raw, &s) // raw is a valid JSON string
+	return s
+}
+
+// composite reports whether the value is an object or an array.
+func (m *member) composite() bool { return len(m.raw) > 0 && (m.raw[0] == '{' || m.raw[0] == '[') }
+
+// maxMembers is the most members, repeated keys counted, an object may
+// have: a webhook body of Talkdesk has a few dozen, a bridge's auth hash a
+// handful. The bound keeps what a hostile object costs to a few times its
+// size.
+const maxMembers = 1024
+
+var (
+	errNotObject      = errors.New("body is not a JSON object")
+	errSyntax         = errors.New("malformed JSON")
+	errTooManyMembers = fmt.Errorf("more than %d members", maxMembers)
+)
+
+// nullRule says how readMembers treats a null member whose key came
+// before: a null that replaces, as in a map (the bridge's auth hash), or
+// one that changes nothing, as in a struct (a payload field).
+type nullRule bool
+
+const (
+	nullReplaces nullRule = false
+	nullKeeps    nullRule = true
+)
+
+// readMembers reads data, which must be one JSON object and nothing else,
+// and returns its members sorted by key, each key once: of a key sent
+// twice, the last value wins, except that under nullKeeps a null does not
+// replace a value before it. That is how encoding/json reads the object
+// into a map (nullReplaces) or into a struct (nullKeeps).
+//
+// An object with no more colons than maxMembers is read with
+// json.Unmarshal into a map; another one, or one whose nulls matter,
+// member by member with a json.Decoder, keeping offsets into data rather
+// than copies, up to maxMembers members. More is an error.
+func readMembers(data []byte, rule nullRule) ([]member, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] != '{' && json.Valid(data) {
+		return nil, errNotObject // null, an array, a string...
+	}
+	if bytes.Count(data, []byte{':'}) <= maxMembers {
+		m := mapPool.Get().(map[string]rawValue)
+		defer func() {
+			clear(m)
+			mapPool.Put(m)
+		}()
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, objectError(err)
+		}
+		// Sorting the keys alone is cheaper than sorting members by key.
+		keys := make([]string, 0, len(m))
+		nulls := false
+		for k, v := range m {
+			keys = append(keys, k)
+			nulls = nulls || v[0] == 'n'
+		}
+		if !nulls || rule == nullReplaces {
+			slices.Sort(keys)
+			members := make([]member, len(keys))
+			for i, k := range keys {
+				members[i] = member{key: k, raw: m[k]}
+			}
+			return members, nil
+		}
+	}
+	return walkMembers(data, rule)
+}
+
+// mapPool keeps the maps of readMembers, which json.Unmarshal fills
+// without growing them when they have held as many keys before.
+var mapPool = sync.Pool{New: func() any { return make(map[string]rawValue, 64) }}
+
+// rawValue is json.RawMessage without the copy: what json.Unmarshal
+// hands UnmarshalJSON is a part of the data it was given, which the
+// members returned point into anyway. (A json.Decoder reuses its buffer;
+// rawValue is only for json.Unmarshal.)
+type rawValue []byte
+
+func (r *rawValue) UnmarshalJSON(b []byte) error {
+	*r = b
+	return nil
+}
+
+// walkMembers is readMembers for objects with many colons, and for objects
+// whose nulls must not replace: it reads the members in order with a
+// json.Decoder, then keeps one per key.
+func walkMembers(data []byte, rule nullRule) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil {
+		return nil, objectError(err)
+	} else if tok != json.Delim('{') {
+		return nil, errNotObject
+	}
+	var members []member
+	for dec.More() {
+		if len(members) == maxMembers {
+			return nil, errTooManyMembers
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, objectError(err)
+		}
+		// The value starts after the colon; skipValue reads it without a
+		// copy, and InputOffset tells where it ended.
+		start := valueStart(data, int(dec.InputOffset()))
+		if err := dec.Decode(&skip); err != nil {
+			return nil, objectError(err)
+		}
+		members = append(members, member{key: tok.(string), raw: data[start:dec.InputOffset()]})
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, objectError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errSyntax // something after the object
+	}
+	// One member per key: the last, or under nullKeeps the last that is
+	// not null (the last null when all are).
+	slices.SortStableFunc(members, func(a, b member) int { return cmp.Compare(a.key, b.key) })
+	out := members[:0]
+	for i := 0; i < len(members); {
+		j, pick := i, i
+		for ; j < len(members) && members[j].key == members[i].key; j++ {
+			if rule == nullReplaces || !members[j].isNull() || members[pick].isNull() {
+				pick = j
+			}
+		}
+		out = append(out, members[pick])
+		i = j
+	}
+	return out, nil
+}
+
+// valueStart returns where the value after a key ends at i starts: past
+// white space, the colon and white space.
+func valueStart(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n' || data[i] == ':') {
+		i++
+	}
+	return i
+}
+
+// skipValue is a decoding target that keeps nothing: the decoder checks the
+// value and moves past it.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
+
+var skip skipValue
+
+// objectError turns an error of encoding/json into errNotObject or
+// errSyntax, with its text.
+func objectError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return errNotObject
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("%w: unexpected end", errSyntax)
+	}
+	return fmt.Errorf("%w: %v", errSyntax, err)
+}
+
+// maxCanonicalBytes bounds the composite values of one object that
+// eventID canonicalizes (key order and escapes) through encoding/json,
+// whose decoding into interfaces costs some thirty times the bytes of an
+// array of small numbers. Composite values beyond it are hashed compacted,
+// as sent but for white space. Talkdesk's payloads are flat strings.
+const maxCanonicalBytes = 64 << 10
+
+// eventID returns the ID of an event of trigger t whose body has members
+// (from readMembers, sorted by key): a hash of a canonical form of them, so
+// that two bodies encoding/json reads as the same object (whatever their
+// white space, key order or escaping, and whichever of a key sent twice
+// wins) get the same ID, and two different objects different IDs.
+//
+// The form is that of the IDs before: "talkdesk-event-v1", NUL, the
+// trigger, then per member a NUL, the key's length and ":" and the key, a
+// digit for the value's kind (1 string, 2 number or boolean, 3 null, 4
+// object or array), the value's length and ":" and the value: a string
+// unquoted, a number or boolean as written, a composite as json.Marshal
+// writes what json.Unmarshal (with UseNumber) reads from it.
+func eventID(t Trigger, members []member) string {
+	h := hasherPool.Get().(*idHasher)
+	defer hasherPool.Put(h)
+	h.Reset()
+	h.buf = append(h.buf[:0], "talkdesk-event-v1\x00"...)
+	h.buf = append(h.buf, t...)
+	budget := maxCanonicalBytes
+	for i := range members {
+		m := &members[i]
+		h.buf = append(h.buf, 0)
+		h.buf = strconv.AppendInt(h.buf, int64(len(m.key)), 10)
+		h.buf = append(h.buf, ':')
+		h.buf = append(h.buf, m.key...)
+		switch {
+		case m.raw[0] == '"':
+			if inner := m.raw[1 : len(m.raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				h.writeValue('1', inner) // as it reads: no copy
+			} else {
+				h.writeValue('1', []byte(m.str()))
+			}
+		case m.isNull():
+			h.writeValue('3', m.raw)
+		case m.composite():
+			h.writeValue('4', canonical(m.raw, &budget))
+		default: // a number, true or false, as written
+			h.writeValue('2', m.raw)
+		}
+	}
+	h.Write(h.buf)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// idHasher is a SHA-256 with a buffer, pooled.
+type idHasher struct {
+	hash.Hash
+	buf []byte
+}
+
+var hasherPool = sync.Pool{New: func() any { return &idHasher{Hash: sha256.New()} }}
+
+// writeValue appends the kind, the length and the value; a long value goes
+// to the hash without a copy.
+func (h *idHasher) writeValue(kind byte, val []byte) {
+	h.buf = append(h.buf, kind)
+	h.buf = strconv.AppendInt(h.buf, int64(len(val)), 10)
+	h.buf = append(h.buf, ':')
+	if len(val) > 4<<10 {
+		h.Write(h.buf)
+		h.buf = h.buf[:0]
+		h.Write(val)
+		return
+	}
+	h.buf = append(h.buf, val...)
+}
+
+// canonical returns the composite value raw as json.Marshal writes what
+// json.Unmarshal with UseNumber reads from it (object keys sorted, the last
+// of a key sent twice kept, strings escaped as encoding/json escapes them),
+// while budget lasts; beyond it, raw compacted.
+func canonical(raw []byte, budget *int) []byte {
+	if len(raw) <= *budget {
+		*budget -= len(raw)
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			if out, err := json.Marshal(v); err == nil {
+				return out
+			}
+		}
+	}
+	var b bytes.Buffer
+	_ = json.Compact(&b, raw) // raw is valid JSON
+	return b.Bytes()
+}

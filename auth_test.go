@@ -15,30 +15,10 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 	"golang.org/x/oauth2"
 )
-
-// newFake starts a fake Talkdesk with one contact and returns it with the
-// contact's ID.
-func newFake(t *testing.T) (*talkdesktest.Server, string) {
-	t.Helper()
-	srv := talkdesktest.NewServer()
-	t.Cleanup(srv.Close)
-	c := srv.AddContact(talkdesk.Contact{Name: "Ada Lovelace", Phones: []talkdesk.Phone{{Label: "mobile", Number: "+442071234567"}}})
-	return srv, c.ID
-}
-
-// fakeClient returns a Client of srv without throttle; opts come last.
-func fakeClient(t *testing.T, srv *talkdesktest.Server, opts ...talkdesk.Option) *talkdesk.Client {
-	t.Helper()
-	all := append(srv.ClientOptions(), talkdesk.WithRateLimit(0, 0))
-	c, err := talkdesk.NewClient(append(all, opts...)...)
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	return c
-}
 
 // clock is a settable clock for token expiry.
 type clock struct {
@@ -59,9 +39,9 @@ func (c *clock) Add(d time.Duration) {
 }
 
 func TestTokenReusedThenRefreshedOnExpiry(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	clk := &clock{t: talkdesk.FakeClockStart(t)}
-	c := fakeClient(t, srv, talkdesk.WithClock(clk.Now))
+	c := testkit.FakeClient(t, srv, talkdesk.WithClock(clk.Now))
 	ctx := context.Background()
 
 	for range 5 {
@@ -91,8 +71,8 @@ func TestTokenReusedThenRefreshedOnExpiry(t *testing.T) {
 }
 
 func TestOneTokenRequestUnderConcurrency(t *testing.T) {
-	srv, id := newFake(t)
-	c := fakeClient(t, srv)
+	srv, id := testkit.NewFake(t)
+	c := testkit.FakeClient(t, srv)
 	var wg sync.WaitGroup
 	var failed atomic.Int32
 	for range 200 {
@@ -113,8 +93,8 @@ func TestOneTokenRequestUnderConcurrency(t *testing.T) {
 }
 
 func TestUnauthorizedRefreshesAndRetriesOnce(t *testing.T) {
-	srv, id := newFake(t)
-	c := fakeClient(t, srv)
+	srv, id := testkit.NewFake(t)
+	c := testkit.FakeClient(t, srv)
 	ctx := context.Background()
 	if _, err := c.GetContact(ctx, id); err != nil {
 		t.Fatal(err)
@@ -149,9 +129,9 @@ func TestUnauthorizedRefreshesAndRetriesOnce(t *testing.T) {
 }
 
 func TestSecondUnauthorizedIsErrUnauthorized(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusUnauthorized})
-	c := fakeClient(t, srv)
+	c := testkit.FakeClient(t, srv)
 	_, err := c.GetContact(context.Background(), id)
 	var apiErr *talkdesk.APIError
 	if !errors.Is(err, talkdesk.ErrUnauthorized) || !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
@@ -166,7 +146,7 @@ func TestSecondUnauthorizedIsErrUnauthorized(t *testing.T) {
 }
 
 func TestUnauthorizedWithUnchangingTokenSourceIsNotRetried(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	c, err := talkdesk.NewClient(
 		talkdesk.WithBaseURL(srv.URL),
 		talkdesk.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "not-issued"})),
@@ -184,7 +164,7 @@ func TestUnauthorizedWithUnchangingTokenSourceIsNotRetried(t *testing.T) {
 }
 
 func TestTokenSourceFromAuthCodeConfigRefreshes(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	clientID, secret := srv.Credentials()
 	cfg, err := talkdesk.AuthCodeConfig(talkdesktest.Account, talkdesk.RegionUS, clientID, secret, "https://app.example.com/callback", talkdesk.ConnectorScopes()...)
 	if err != nil {
@@ -217,7 +197,7 @@ func TestTokenSourceFromAuthCodeConfigRefreshes(t *testing.T) {
 }
 
 func TestRefusedCredentials(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	clientID, _ := srv.Credentials()
 	const wrongSecret = "wrong-secret-d41d8cd98f00b204"
 	c, err := talkdesk.NewClient(
@@ -248,9 +228,9 @@ func TestRefusedCredentials(t *testing.T) {
 }
 
 func TestTokenEndpointOutageIsRetried(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: talkdesktest.TokenPath, Status: http.StatusServiceUnavailable, Count: 2})
-	c := fakeClient(t, srv, talkdesk.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	c := testkit.FakeClient(t, srv, talkdesk.WithSleep(func(context.Context, time.Duration) error { return nil }))
 	if _, err := c.GetContact(context.Background(), id); err != nil {
 		t.Fatalf("GetContact: %v", err)
 	}
@@ -331,9 +311,9 @@ func TestSlowTokenSourceDoesNotOutliveTheDeadline(t *testing.T) {
 // TestShortLivedTokenIsReused: a token that lives less than the usual
 // renewal margin is still reused for most of its life.
 func TestShortLivedTokenIsReused(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.SetTokenTTL(5 * time.Second)
-	c := fakeClient(t, srv)
+	c := testkit.FakeClient(t, srv)
 	for range 20 {
 		if _, err := c.GetContact(context.Background(), id); err != nil {
 			t.Fatal(err)
@@ -347,17 +327,17 @@ func TestShortLivedTokenIsReused(t *testing.T) {
 // TestTokenOutageCostsNoLimiterSlot: the throttle counts requests sent to
 // the API; calls that could not get a token sent none.
 func TestTokenOutageCostsNoLimiterSlot(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: talkdesktest.TokenPath, Status: http.StatusServiceUnavailable})
-	lim := &countingLimiter{Limiter: unlimited{}}
-	c := fakeClient(t, srv, talkdesk.WithLimiter(lim), talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	lim := &testkit.CountingLimiter{Limiter: testkit.Unlimited{}}
+	c := testkit.FakeClient(t, srv, talkdesk.WithLimiter(lim), talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
 	for range 5 {
 		var te *talkdesk.TokenError
 		if _, err := c.GetContact(context.Background(), id); !errors.As(err, &te) {
 			t.Fatalf("GetContact during a token outage: %v, want a TokenError", err)
 		}
 	}
-	if n := lim.grants.Load(); n != 0 {
+	if n := lim.Grants.Load(); n != 0 {
 		t.Errorf("5 calls during a token outage took %d limiter slots, want 0", n)
 	}
 	if n := srv.TokenRequests(); n != 5*4 {
@@ -384,10 +364,10 @@ func TestTokenEndpointFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, id := newFake(t)
+			srv, id := testkit.NewFake(t)
 			tt.fault.Path = talkdesktest.TokenPath
 			srv.InjectFault(tt.fault)
-			c := fakeClient(t, srv, talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+			c := testkit.FakeClient(t, srv, talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
 			_, err := c.GetContact(context.Background(), id)
 			if tt.refused {
 				if !errors.Is(err, talkdesk.ErrUnauthorized) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -139,7 +140,7 @@ type crmCase struct {
 // actions the fixtures call.
 type testBridge struct {
 	srv  *talkdesk.ActionServer
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 
 	mu       sync.Mutex
 	contacts map[string]crmContact
@@ -148,7 +149,7 @@ type testBridge struct {
 
 func newTestBridge(t testing.TB, opts ...talkdesk.ActionServerOption) *testBridge {
 	b := &testBridge{
-		logs: &syncBuffer{},
+		logs: &testkit.SyncBuffer{},
 		contacts: map[string]crmContact{
 			"1": {ID: "7d97925a-864e-414d-9cc1-a09dd487d3e6", Type: "lead", URL: "https://my.site.com/contact/123"},
 		},
@@ -216,24 +217,6 @@ func (b *testBridge) casesFiled() []crmCase {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]crmCase(nil), b.cases...)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestActionServerSampleRequest sends the seed's sample request and checks

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -19,9 +20,9 @@ var callback = &talkdesk.CallbackRequest{TalkdeskPhoneNumber: "+14155550100", Co
 // send it again: one request reached the fake, and a retry that succeeded
 // would have queued a second callback.
 func TestCreateCallbackNotRetriedOn500(t *testing.T) {
-	srv, _ := newFake(t)
+	srv, _ := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Method: "POST", Path: "/calls/callback", Status: 500, Count: 1})
-	err := fakeClient(t, srv, fastRetries).CreateCallback(context.Background(), callback)
+	err := testkit.FakeClient(t, srv, fastRetries).CreateCallback(context.Background(), callback)
 	var apiErr *talkdesk.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
 		t.Fatalf("CreateCallback = %v, want the 500", err)
@@ -37,9 +38,9 @@ func TestCreateCallbackNotRetriedOn500(t *testing.T) {
 // A 429 means Talkdesk did not act, so the Client retries, and the
 // callback is queued exactly once.
 func TestCreateCallbackRetriedOn429(t *testing.T) {
-	srv, _ := newFake(t)
+	srv, _ := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Method: "POST", Path: "/calls/callback", Status: 429, Count: 2})
-	if err := fakeClient(t, srv, fastRetries).CreateCallback(context.Background(), callback); err != nil {
+	if err := testkit.FakeClient(t, srv, fastRetries).CreateCallback(context.Background(), callback); err != nil {
 		t.Fatalf("CreateCallback after two 429s: %v", err)
 	}
 	if n := srv.Count("POST", "/calls/callback"); n != 3 {
@@ -55,8 +56,8 @@ func TestCreateCallbackRetriedOn429(t *testing.T) {
 
 // Invalid requests fail before reaching the fake.
 func TestValidationSendsNothing(t *testing.T) {
-	srv, _ := newFake(t)
-	c := fakeClient(t, srv)
+	srv, _ := testkit.NewFake(t)
+	c := testkit.FakeClient(t, srv)
 	ctx := context.Background()
 	calls := map[string]error{
 		"CreateCallback": c.CreateCallback(ctx, &talkdesk.CallbackRequest{TalkdeskPhoneNumber: "+1", ContactPhoneNumber: "+351912345678"}),

@@ -7,12 +7,12 @@ import (
 	"math"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -65,14 +65,14 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, id := newFake(t)
+			srv, id := testkit.NewFake(t)
 			f := talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusTooManyRequests, Count: 1}
 			if tt.retryAfter != "" {
 				f.Header = http.Header{"Retry-After": {tt.retryAfter}}
 			}
 			srv.InjectFault(f)
 			s := &sleeps{}
-			c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep),
+			c := testkit.FakeClient(t, srv, talkdesk.WithSleep(s.sleep),
 				talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Minute}))
 			if _, err := c.GetContact(context.Background(), id); err != nil {
 				t.Fatal(err)
@@ -90,10 +90,10 @@ func TestRateLimitedWaitsForRetryAfter(t *testing.T) {
 }
 
 func TestRateLimitedAfterRetriesRunOut(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"2"}}})
 	s := &sleeps{}
-	c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxAttempts: 3}))
+	c := testkit.FakeClient(t, srv, talkdesk.WithSleep(s.sleep), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxAttempts: 3}))
 	_, err := c.GetContact(context.Background(), id)
 	var apiErr *talkdesk.APIError
 	if !errors.Is(err, talkdesk.ErrRateLimited) || !errors.As(err, &apiErr) {
@@ -128,11 +128,11 @@ func TestRetryAfterBeyondTheBoundFailsAtOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, id := newFake(t)
+			srv, id := testkit.NewFake(t)
 			srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusTooManyRequests, Count: 1,
 				Header: http.Header{"Retry-After": {tt.retryAfter}}})
 			s := &sleeps{}
-			c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxBackoff: 30 * time.Second}))
+			c := testkit.FakeClient(t, srv, talkdesk.WithSleep(s.sleep), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxBackoff: 30 * time.Second}))
 			ctx := context.Background()
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
@@ -159,10 +159,10 @@ func TestRetryAfterBeyondTheBoundFailsAtOnce(t *testing.T) {
 
 func TestServerErrorsRetriedForGET(t *testing.T) {
 	for _, status := range []int{500, 502, 503, 504} {
-		srv, id := newFake(t)
+		srv, id := testkit.NewFake(t)
 		srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: status, Count: 2})
 		s := &sleeps{}
-		c := fakeClient(t, srv, talkdesk.WithSleep(s.sleep))
+		c := testkit.FakeClient(t, srv, talkdesk.WithSleep(s.sleep))
 		got, err := c.GetContact(context.Background(), id)
 		if err != nil || got.ID != id {
 			t.Fatalf("%d: GetContact = %v, %v", status, got, err)
@@ -177,9 +177,9 @@ func TestServerErrorsRetriedForGET(t *testing.T) {
 }
 
 func TestNotImplementedIsNotRetried(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusNotImplemented})
-	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	c := testkit.FakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
 	if _, err := c.GetContact(context.Background(), id); err == nil {
 		t.Fatal("no error")
 	}
@@ -189,9 +189,9 @@ func TestNotImplementedIsNotRetried(t *testing.T) {
 }
 
 func TestServerErrorAfterRetriesRunOut(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusBadGateway, Body: "<html><body>Bad gateway</body></html>"})
-	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	c := testkit.FakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
 	_, err := c.GetContact(context.Background(), id)
 	var apiErr *talkdesk.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Message != "Bad Gateway" {
@@ -207,8 +207,8 @@ func TestServerErrorAfterRetriesRunOut(t *testing.T) {
 // Talkdesk did not act, so a POST is retried after it; a 503 is retried
 // for a GET; a 500 to a POST keeps its status.
 func TestErrorAnswerStatusDecidesWhateverItsBody(t *testing.T) {
-	srv, id := newFake(t)
-	c := fakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
+	srv, id := testkit.NewFake(t)
+	c := testkit.FakeClient(t, srv, talkdesk.WithSleep((&sleeps{}).sleep))
 	ctx := context.Background()
 	cb := &talkdesk.CallbackRequest{TalkdeskPhoneNumber: "+14155550100", ContactPhoneNumber: "+351912345678"}
 
@@ -240,14 +240,14 @@ func TestErrorAnswerStatusDecidesWhateverItsBody(t *testing.T) {
 // request waits on the limiter like any other, and is not sent when the
 // limiter refuses it.
 func TestReplaysWaitOnTheLimiter(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	path := "/contacts/" + id
 	wl, err := talkdesk.NewWindowLimiter(1000, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	limiter := &countingLimiter{Limiter: wl}
-	c := fakeClient(t, srv, talkdesk.WithLimiter(limiter))
+	limiter := &testkit.CountingLimiter{Limiter: wl}
+	c := testkit.FakeClient(t, srv, talkdesk.WithLimiter(limiter))
 	ctx := context.Background()
 	if _, err := c.GetContact(ctx, id); err != nil { // opens the connection to reuse
 		t.Fatal(err)
@@ -256,13 +256,13 @@ func TestReplaysWaitOnTheLimiter(t *testing.T) {
 	if _, err := c.GetContact(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if arrived, grants := srv.Count("GET", path), limiter.grants.Load(); arrived != 3 || grants != 3 {
+	if arrived, grants := srv.Count("GET", path), limiter.Grants.Load(); arrived != 3 || grants != 3 {
 		t.Errorf("%d requests arrived, the limiter let %d start; want 3 and 3", arrived, grants)
 	}
 
 	errNoMore := errors.New("no more requests today")
 	refusing := &refusingLimiter{allow: 2, err: errNoMore}
-	c = fakeClient(t, srv, talkdesk.WithLimiter(refusing), talkdesk.WithSleep((&sleeps{}).sleep))
+	c = testkit.FakeClient(t, srv, talkdesk.WithLimiter(refusing), talkdesk.WithSleep((&sleeps{}).sleep))
 	if _, err := c.GetContact(ctx, id); err != nil {
 		t.Fatal(err)
 	}
@@ -275,20 +275,6 @@ func TestReplaysWaitOnTheLimiter(t *testing.T) {
 	if n := srv.Count("GET", path) - before; n != 1 {
 		t.Errorf("%d requests arrived, want 1 (the replay was refused)", n)
 	}
-}
-
-// countingLimiter counts the waits its Limiter let through.
-type countingLimiter struct {
-	talkdesk.Limiter
-	grants atomic.Int64
-}
-
-func (l *countingLimiter) Wait(ctx context.Context) error {
-	err := l.Limiter.Wait(ctx)
-	if err == nil {
-		l.grants.Add(1)
-	}
-	return err
 }
 
 // refusingLimiter lets allow waits through, then fails with err.
@@ -320,14 +306,14 @@ func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h signalHandler) WithGroup(string) slog.Handler      { return h }
 
 func TestCancelledContextStopsRetrying(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusServiceUnavailable})
 	ctx, cancel := context.WithCancel(context.Background())
 	// The Client logs an attempt once it has read the answer, before it
 	// waits to retry: cancel then, during a real wait that only
 	// cancellation can end.
 	records := make(chan slog.Record, 10)
-	c := fakeClient(t, srv, talkdesk.WithLogger(slog.New(signalHandler{records})),
+	c := testkit.FakeClient(t, srv, talkdesk.WithLogger(slog.New(signalHandler{records})),
 		talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MinBackoff: time.Hour, MaxBackoff: time.Hour}))
 	done := make(chan error)
 	go func() {
@@ -353,9 +339,9 @@ func TestCancelledContextStopsRetrying(t *testing.T) {
 }
 
 func TestNoWaitPastTheDeadline(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	srv.InjectFault(talkdesktest.Fault{Path: "/contacts/" + id, Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"30"}}})
-	c := fakeClient(t, srv)
+	c := testkit.FakeClient(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.GetContact(ctx, id)
@@ -368,8 +354,8 @@ func TestNoWaitPastTheDeadline(t *testing.T) {
 }
 
 func TestCancelledBeforeStart(t *testing.T) {
-	srv, id := newFake(t)
-	c := fakeClient(t, srv)
+	srv, id := testkit.NewFake(t)
+	c := testkit.FakeClient(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := c.GetContact(ctx, id); !errors.Is(err, context.Canceled) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"golang.org/x/oauth2"
 )
 
@@ -50,11 +51,6 @@ func redirector(status int, target func(r *http.Request) string) http.Handler {
 		w.WriteHeader(status)
 	})
 }
-
-// unlimited lets every request start at once.
-type unlimited struct{}
-
-func (unlimited) Wait(ctx context.Context) error { return ctx.Err() }
 
 const redirectToken = "at-redirect-5e1d9c0b7a"
 
@@ -100,7 +96,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 					follow := func(*http.Request, []*http.Request) error { return nil }
 					hc.CheckRedirect = follow
 					transport := hc.Transport
-					lim := &countingLimiter{Limiter: unlimited{}}
+					lim := &testkit.CountingLimiter{Limiter: testkit.Unlimited{}}
 					c, err := talkdesk.NewClient(talkdesk.WithBaseURL(api.URL), talkdesk.WithHTTPClient(hc), talkdesk.WithLimiter(lim),
 						talkdesk.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: redirectToken})))
 					if err != nil {
@@ -117,7 +113,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 					if got := target.requests(); len(got) > 0 {
 						t.Errorf("the target got %q", got)
 					}
-					if n := lim.grants.Load(); n != 1 {
+					if n := lim.Grants.Load(); n != 1 {
 						t.Errorf("%d limiter waits, want 1: one request went out", n)
 					}
 					if hc.Transport != transport || hc.CheckRedirect == nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 )
 
 // TestWebhookEventLog: the event is in the log before any handler runs;
@@ -19,7 +20,7 @@ func TestWebhookEventLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret), talkdesk.WithEventLog(log))
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret), talkdesk.WithEventLog(log))
 	var stored []int
 	fail := true
 	h.HandleAll(func(ctx context.Context, ev *talkdesk.Event) error {
@@ -34,7 +35,7 @@ func TestWebhookEventLog(t *testing.T) {
 		}
 		return nil
 	})
-	body := eventFixture(t, "inboundCallEnds_complete.json")
+	body := testkit.EventFixture(t, "inboundCallEnds_complete.json")
 	if got := deliver(t, h, talkdesk.TriggerInboundCallEnds, body); got != 500 {
 		t.Fatalf("first delivery: %d, want 500", got)
 	}
@@ -56,7 +57,7 @@ func TestWebhookEventLog(t *testing.T) {
 
 	log.Close()
 	ran := len(stored)
-	if got := deliver(t, h, talkdesk.TriggerInboundCallEnds, eventFixture(t, "inboundCallEnds_odd.json")); got != 500 {
+	if got := deliver(t, h, talkdesk.TriggerInboundCallEnds, testkit.EventFixture(t, "inboundCallEnds_odd.json")); got != 500 {
 		t.Fatalf("delivery with a closed log: %d, want 500", got)
 	}
 	if len(stored) != ran {

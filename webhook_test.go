@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,23 +16,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 )
-
-const webhookSecret = "wh-secret-7f3e2d1c0b9a"
-
-func eventFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/events/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestWebhookStatuses sends one request per rule of the handler and checks
 // the status and that nothing was dispatched unless all checks passed.
 func TestWebhookStatuses(t *testing.T) {
-	good := eventFixture(t, "inboundCallEnds_complete.json")
+	good := testkit.EventFixture(t, "inboundCallEnds_complete.json")
 	tests := []struct {
 		name        string
 		method      string
@@ -46,33 +35,33 @@ func TestWebhookStatuses(t *testing.T) {
 		want        int
 		dispatched  bool
 	}{
-		{name: "ok", target: "/hooks/inboundCallEnds?token=" + webhookSecret, want: 200, dispatched: true},
-		{name: "ok with charset", target: "/hooks/inboundCallEnds?token=" + webhookSecret, contentType: "application/json; charset=utf-8", want: 200, dispatched: true},
-		{name: "ok with +json", target: "/hooks/inboundCallEnds?token=" + webhookSecret, contentType: "application/vnd.talkdesk+json", want: 200, dispatched: true},
-		{name: "unknown trigger", target: "/hooks/callCreated?token=" + webhookSecret, want: 404},
-		{name: "no trigger", target: "/hooks/?token=" + webhookSecret, want: 404},
-		{name: "trigger not last", target: "/hooks/inboundCallEnds/x?token=" + webhookSecret, want: 404},
-		{name: "GET", method: "GET", target: "/hooks/inboundCallEnds?token=" + webhookSecret, body: []byte{}, want: 405},
-		{name: "PUT", method: "PUT", target: "/hooks/inboundCallEnds?token=" + webhookSecret, want: 405},
+		{name: "ok", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, want: 200, dispatched: true},
+		{name: "ok with charset", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, contentType: "application/json; charset=utf-8", want: 200, dispatched: true},
+		{name: "ok with +json", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, contentType: "application/vnd.talkdesk+json", want: 200, dispatched: true},
+		{name: "unknown trigger", target: "/hooks/callCreated?token=" + testkit.WebhookSecret, want: 404},
+		{name: "no trigger", target: "/hooks/?token=" + testkit.WebhookSecret, want: 404},
+		{name: "trigger not last", target: "/hooks/inboundCallEnds/x?token=" + testkit.WebhookSecret, want: 404},
+		{name: "GET", method: "GET", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, body: []byte{}, want: 405},
+		{name: "PUT", method: "PUT", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, want: 405},
 		{name: "no token", target: "/hooks/inboundCallEnds", want: 401},
-		{name: "wrong token", target: "/hooks/inboundCallEnds?token=" + webhookSecret + "x", want: 401},
-		{name: "token prefix", target: "/hooks/inboundCallEnds?token=" + webhookSecret[:5], want: 401},
-		{name: "two tokens", target: "/hooks/inboundCallEnds?token=" + webhookSecret + "&token=" + webhookSecret, want: 401},
-		{name: "token elsewhere", target: "/hooks/inboundCallEnds?secret=" + webhookSecret, want: 401},
-		{name: "no content type", target: "/hooks/inboundCallEnds?token=" + webhookSecret, contentType: "-", want: 415},
-		{name: "text/plain", target: "/hooks/inboundCallEnds?token=" + webhookSecret, contentType: "text/plain", want: 415},
-		{name: "form", target: "/hooks/inboundCallEnds?token=" + webhookSecret, contentType: "application/x-www-form-urlencoded", want: 415},
-		{name: "too large", target: "/hooks/inboundCallEnds?token=" + webhookSecret, body: bytes.Repeat([]byte(" "), 4097), want: 413},
-		{name: "too large, chunked", target: "/hooks/inboundCallEnds?token=" + webhookSecret, body: append([]byte(`{"a":"`), bytes.Repeat([]byte("x"), 5000)...), chunked: true, want: 413},
-		{name: "malformed", target: "/hooks/inboundCallEnds?token=" + webhookSecret, body: []byte(`{"call_id":`), want: 400},
-		{name: "not an object", target: "/hooks/inboundCallEnds?token=" + webhookSecret, body: []byte(`["call_id"]`), want: 400},
-		{name: "empty", target: "/hooks/inboundCallEnds?token=" + webhookSecret, body: []byte{}, want: 400},
-		{name: "handler error", target: "/hooks/inboundCallEnds?token=" + webhookSecret, handlerErr: errors.New("database down"), want: 500, dispatched: true},
-		{name: "handler panic", target: "/hooks/inboundCallEnds?token=" + webhookSecret, panics: true, want: 500, dispatched: true},
+		{name: "wrong token", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret + "x", want: 401},
+		{name: "token prefix", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret[:5], want: 401},
+		{name: "two tokens", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret + "&token=" + testkit.WebhookSecret, want: 401},
+		{name: "token elsewhere", target: "/hooks/inboundCallEnds?secret=" + testkit.WebhookSecret, want: 401},
+		{name: "no content type", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, contentType: "-", want: 415},
+		{name: "text/plain", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, contentType: "text/plain", want: 415},
+		{name: "form", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, contentType: "application/x-www-form-urlencoded", want: 415},
+		{name: "too large", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, body: bytes.Repeat([]byte(" "), 4097), want: 413},
+		{name: "too large, chunked", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, body: append([]byte(`{"a":"`), bytes.Repeat([]byte("x"), 5000)...), chunked: true, want: 413},
+		{name: "malformed", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, body: []byte(`{"call_id":`), want: 400},
+		{name: "not an object", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, body: []byte(`["call_id"]`), want: 400},
+		{name: "empty", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, body: []byte{}, want: 400},
+		{name: "handler error", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, handlerErr: errors.New("database down"), want: 500, dispatched: true},
+		{name: "handler panic", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret, panics: true, want: 500, dispatched: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret), talkdesk.WithMaxBodyBytes(4096))
+			h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret), talkdesk.WithMaxBodyBytes(4096))
 			var calls atomic.Int32
 			h.HandleAll(func(ctx context.Context, ev *talkdesk.Event) error {
 				calls.Add(1)
@@ -109,7 +98,7 @@ func TestWebhookStatuses(t *testing.T) {
 			if got := calls.Load() > 0; got != tt.dispatched {
 				t.Errorf("dispatched = %v, want %v", got, tt.dispatched)
 			}
-			if strings.Contains(w.Body.String(), webhookSecret) || strings.Contains(w.Body.String(), "database down") {
+			if strings.Contains(w.Body.String(), testkit.WebhookSecret) || strings.Contains(w.Body.String(), "database down") {
 				t.Errorf("the answer shows the secret or the handler's error: %q", w.Body.String())
 			}
 		})
@@ -119,7 +108,7 @@ func TestWebhookStatuses(t *testing.T) {
 func TestWebhookWithoutSecretAcceptsAnyToken(t *testing.T) {
 	h := talkdesk.NewWebhookHandler()
 	for _, target := range []string{"/agentLogIn", "/x/agentLogIn?token=whatever"} {
-		r := httptest.NewRequest("POST", target, bytes.NewReader(eventFixture(t, "agentLogIn_complete.json")))
+		r := httptest.NewRequest("POST", target, bytes.NewReader(testkit.EventFixture(t, "agentLogIn_complete.json")))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -131,7 +120,7 @@ func TestWebhookWithoutSecretAcceptsAnyToken(t *testing.T) {
 
 func deliver(t *testing.T, h http.Handler, trigger talkdesk.Trigger, body []byte) int {
 	t.Helper()
-	r := httptest.NewRequest("POST", "/hooks/"+string(trigger)+"?token="+webhookSecret, bytes.NewReader(body))
+	r := httptest.NewRequest("POST", "/hooks/"+string(trigger)+"?token="+testkit.WebhookSecret, bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -142,7 +131,7 @@ func deliver(t *testing.T, h http.Handler, trigger talkdesk.Trigger, body []byte
 // again, and once it succeeded a further redelivery is recognised by its
 // ID and not handled again.
 func TestWebhookRedelivery(t *testing.T) {
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret))
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret))
 	var ids []string
 	fail := true
 	h.Handle(talkdesk.TriggerInboundCallEnds, func(ctx context.Context, ev *talkdesk.Event) error {
@@ -153,7 +142,7 @@ func TestWebhookRedelivery(t *testing.T) {
 		}
 		return nil
 	})
-	body := eventFixture(t, "inboundCallEnds_complete.json")
+	body := testkit.EventFixture(t, "inboundCallEnds_complete.json")
 	for i, want := range []int{500, 200, 200, 200} {
 		if got := deliver(t, h, talkdesk.TriggerInboundCallEnds, body); got != want {
 			t.Fatalf("delivery %d: status %d, want %d", i+1, got, want)
@@ -167,7 +156,7 @@ func TestWebhookRedelivery(t *testing.T) {
 		t.Fatalf("reformatted redelivery: status %d, handler ran %d times", got, len(ids))
 	}
 	// A different event is handled.
-	other := eventFixture(t, "inboundCallEnds_odd.json")
+	other := testkit.EventFixture(t, "inboundCallEnds_odd.json")
 	if got := deliver(t, h, talkdesk.TriggerInboundCallEnds, other); got != 200 || len(ids) != 3 || ids[2] == ids[0] {
 		t.Fatalf("another event: status %d, handler saw %v", got, ids)
 	}
@@ -177,7 +166,7 @@ func TestWebhookRedelivery(t *testing.T) {
 // first delivery is being handled waits for it instead of running the
 // handler a second time.
 func TestWebhookConcurrentRedelivery(t *testing.T) {
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret))
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret))
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var calls atomic.Int32
@@ -188,7 +177,7 @@ func TestWebhookConcurrentRedelivery(t *testing.T) {
 		}
 		return nil
 	})
-	body := eventFixture(t, "agentLogIn_complete.json")
+	body := testkit.EventFixture(t, "agentLogIn_complete.json")
 	var wg sync.WaitGroup
 	codes := make([]int, 2)
 	wg.Add(1)
@@ -220,7 +209,7 @@ func TestWebhookHandlersOrderAndFilter(t *testing.T) {
 	h.Handle(talkdesk.TriggerAgentLogOut, nil)
 	ctx := context.Background()
 	for _, tr := range []talkdesk.Trigger{talkdesk.TriggerAgentLogIn, talkdesk.TriggerAgentLogOut} {
-		ev, err := talkdesk.ParseEvent(tr, eventFixture(t, string(tr)+"_complete.json"))
+		ev, err := talkdesk.ParseEvent(tr, testkit.EventFixture(t, string(tr)+"_complete.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +227,7 @@ func TestWebhookHandlersOrderAndFilter(t *testing.T) {
 func TestWebhookDispatchPanic(t *testing.T) {
 	h := talkdesk.NewWebhookHandler()
 	h.HandleAll(func(context.Context, *talkdesk.Event) error { panic(fmt.Sprintf("bug %d", 7)) })
-	ev, _ := talkdesk.ParseEvent(talkdesk.TriggerAgentLogIn, eventFixture(t, "agentLogIn_complete.json"))
+	ev, _ := talkdesk.ParseEvent(talkdesk.TriggerAgentLogIn, testkit.EventFixture(t, "agentLogIn_complete.json"))
 	err := h.Dispatch(context.Background(), ev)
 	var pe *talkdesk.PanicError
 	if !errors.As(err, &pe) || pe.Value != "bug 7" || len(pe.Stack) == 0 {
@@ -250,20 +239,20 @@ func TestWebhookDispatchPanic(t *testing.T) {
 }
 
 func TestWebhookVerify(t *testing.T) {
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret))
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret))
 	for target, ok := range map[string]bool{
-		"/x?token=" + webhookSecret:     true,
-		"/x?a=1&token=" + webhookSecret: true,
-		"/x":                            false,
-		"/x?token=":                     false,
-		"/x?token=" + strings.ToUpper(webhookSecret): false,
+		"/x?token=" + testkit.WebhookSecret:     true,
+		"/x?a=1&token=" + testkit.WebhookSecret: true,
+		"/x":                                    false,
+		"/x?token=":                             false,
+		"/x?token=" + strings.ToUpper(testkit.WebhookSecret): false,
 		"/x?token=%zz": false,
 	} {
 		err := h.Verify(httptest.NewRequest("POST", target, nil))
 		if (err == nil) != ok {
 			t.Errorf("Verify(%s) = %v, want ok %v", target, err, ok)
 		}
-		if err != nil && (!errors.Is(err, talkdesk.ErrWebhookToken) || !errors.Is(err, talkdesk.ErrUnauthorized) || strings.Contains(err.Error(), webhookSecret)) {
+		if err != nil && (!errors.Is(err, talkdesk.ErrWebhookToken) || !errors.Is(err, talkdesk.ErrUnauthorized) || strings.Contains(err.Error(), testkit.WebhookSecret)) {
 			t.Errorf("Verify(%s) error %v", target, err)
 		}
 	}
@@ -300,11 +289,11 @@ func TestWebhookCallbackURL(t *testing.T) {
 func TestWebhookSecretNeverShows(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret), talkdesk.WithWebhookLogger(logger), talkdesk.WithMaxBodyBytes(64))
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret), talkdesk.WithWebhookLogger(logger), talkdesk.WithMaxBodyBytes(64))
 	h.HandleAll(func(context.Context, *talkdesk.Event) error { return errors.New("fails") })
 	for _, ct := range []string{"text/plain", "application/json"} {
 		for _, body := range []string{`{"agent_id":"a"}`, `nope`, strings.Repeat("x", 100)} {
-			for _, q := range []string{"?token=" + webhookSecret, "?token=wrong", ""} {
+			for _, q := range []string{"?token=" + testkit.WebhookSecret, "?token=wrong", ""} {
 				r := httptest.NewRequest("POST", "/hooks/agentLogIn"+q, strings.NewReader(body))
 				r.Header.Set("Content-Type", ct)
 				h.ServeHTTP(httptest.NewRecorder(), r)
@@ -312,7 +301,7 @@ func TestWebhookSecretNeverShows(t *testing.T) {
 		}
 	}
 	out := logs.String() + fmt.Sprintf("%v %+v %#v %s", h, h, h, h)
-	if strings.Contains(out, webhookSecret) {
+	if strings.Contains(out, testkit.WebhookSecret) {
 		t.Errorf("the secret shows:\n%s", out)
 	}
 	for _, want := range []string{"status=401", "status=415", "status=400", "status=413", "handler failed"} {
@@ -326,9 +315,9 @@ func TestWebhookSecretNeverShows(t *testing.T) {
 // fake Talkdesk, emits one event of each, and checks what the handler
 // received; then unsubscribes.
 func TestWebhooksEndToEnd(t *testing.T) {
-	srv, _ := newFake(t)
-	client := fakeClient(t, srv)
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret))
+	srv, _ := testkit.NewFake(t)
+	client := testkit.FakeClient(t, srv)
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret))
 	var mu sync.Mutex
 	got := map[talkdesk.Trigger]*talkdesk.Event{}
 	h.HandleAll(func(ctx context.Context, ev *talkdesk.Event) error {

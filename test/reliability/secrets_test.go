@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -19,11 +20,11 @@ import (
 // formatted Client, every error of a run through refusals and rejections,
 // and the debug log. None may contain the client secret or a token.
 func TestSecretsNeverShow(t *testing.T) {
-	srv, id := newFake(t)
+	srv, id := testkit.NewFake(t)
 	clientID, secret := srv.Credentials()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c := fakeClient(t, srv, talkdesk.WithLogger(logger))
+	c := testkit.FakeClient(t, srv, talkdesk.WithLogger(logger))
 	ctx := context.Background()
 
 	var said []string
@@ -61,7 +62,7 @@ func TestSecretsNeverShow(t *testing.T) {
 	}
 	_, err = c2.GetContact(ctx, id)
 	note(err)
-	c3 := fakeClient(t, srv, talkdesk.WithBaseURL(echo.URL), talkdesk.WithLogger(logger))
+	c3 := testkit.FakeClient(t, srv, talkdesk.WithBaseURL(echo.URL), talkdesk.WithLogger(logger))
 	_, err = c3.GetContact(ctx, id)
 	note(err)
 

@@ -1,6 +1,6 @@
 //go:build !race
 
-package talkdesk_test
+package reliability_test
 
 // raceEnabled reports whether the tests run under the race detector.
 const raceEnabled = false

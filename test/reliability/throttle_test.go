@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"golang.org/x/time/rate"
 )
 
@@ -39,8 +40,8 @@ func TestThrottleOnTheServerSide(t *testing.T) {
 	const n, per = 20, 200 * time.Millisecond
 	const slack = per / 10
 
-	srv, id := newFake(t)
-	c := fakeClient(t, srv, talkdesk.WithRateLimit(n, per))
+	srv, id := testkit.NewFake(t)
+	c := testkit.FakeClient(t, srv, talkdesk.WithRateLimit(n, per))
 	hammer(t, c, id, 70)
 	most, total := srv.MaxInWindow("GET", "/contacts/"+id, per-slack), srv.Count("GET", "/contacts/"+id)
 	if total != 70 {
@@ -55,9 +56,9 @@ func TestThrottleOnTheServerSide(t *testing.T) {
 
 	// The naive token bucket (burst n, rate n/per) passes the same test only
 	// if the counting is broken: it lets about 2n through in the first window.
-	srv2, id2 := newFake(t)
+	srv2, id2 := testkit.NewFake(t)
 	naive := rate.NewLimiter(rate.Every(per/n), n)
-	c2 := fakeClient(t, srv2, talkdesk.WithLimiter(naive))
+	c2 := testkit.FakeClient(t, srv2, talkdesk.WithLimiter(naive))
 	hammer(t, c2, id2, 70)
 	if most := srv2.MaxInWindow("GET", "/contacts/"+id2, per-slack); most <= n {
 		t.Errorf("the naive limiter let only %d through in a window; the check above would not catch it", most)

@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"bufio"
@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 )
 
 // The webhook soak: Talkdesk delivers soakEventCount distinct events to a
@@ -66,7 +67,7 @@ func soakEvents(t testing.TB, n int) []soakEvent {
 	base := map[talkdesk.Trigger]map[string]string{}
 	for _, tr := range talkdesk.Triggers() {
 		var m map[string]string
-		if err := json.Unmarshal(eventFixture(t, string(tr)+"_complete.json"), &m); err != nil {
+		if err := json.Unmarshal(testkit.EventFixture(t, string(tr)+"_complete.json"), &m); err != nil {
 			t.Fatal(err)
 		}
 		base[tr] = m
@@ -144,7 +145,7 @@ func newSoakReceiver(events []soakEvent, log *talkdesk.EventLog) *soakReceiver {
 			r.failOnce[ev.want.ID] = true
 		}
 	}
-	r.handler = talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret), talkdesk.WithEventLog(log))
+	r.handler = talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret), talkdesk.WithEventLog(log))
 	r.handler.HandleAll(func(ctx context.Context, ev *talkdesk.Event) error {
 		if r.failOnce[ev.ID] {
 			if _, again := r.failed.LoadOrStore(ev.ID, true); !again {
@@ -221,7 +222,7 @@ func (s *soakSender) deliver(ctx context.Context, i int, ev soakEvent) error {
 				return fmt.Errorf("event %d not acknowledged after %d attempts: %w", i, attempt, ctx.Err())
 			}
 		}
-		url := *s.base.Load() + "/" + string(ev.trigger) + "?token=" + webhookSecret
+		url := *s.base.Load() + "/" + string(ev.trigger) + "?token=" + testkit.WebhookSecret
 		req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(ev.body))
 		if err != nil {
 			return err

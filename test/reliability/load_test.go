@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"net/http"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -71,7 +72,7 @@ func TestSharedClientUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limiter := &countingLimiter{Limiter: wl}
+	limiter := &testkit.CountingLimiter{Limiter: wl}
 	fx := newFixture(t, talkdesk.WithLimiter(limiter)) // its requests count against the limit too
 	c := fx.client(t, talkdesk.WithLimiter(limiter))
 	defer fx.closeIdle()
@@ -162,7 +163,7 @@ func TestSharedClientUnderLoad(t *testing.T) {
 		}
 	}
 	// Every request that reached the fake waited on the limiter.
-	if grants := int(limiter.grants.Load()); apiRequests > grants {
+	if grants := int(limiter.Grants.Load()); apiRequests > grants {
 		t.Errorf("%d API requests arrived, but the limiter let only %d start", apiRequests, grants)
 	}
 	most := fx.srv.MaxInWindow("", "", per-slack)
@@ -170,5 +171,5 @@ func TestSharedClientUnderLoad(t *testing.T) {
 		t.Errorf("%d requests arrived within %v, want at most %d", most, per-slack, limit)
 	}
 	t.Logf("%d calls from %d goroutines in %v: %d API requests (%d token requests), %d faults injected, %d requests faulted, %d calls failed %v; %d limiter grants; at most %d requests in %v (limit %d per %v)",
-		calls, goroutines, elapsed.Round(time.Millisecond), apiRequests, len(requests)-apiRequests, injected.Load(), faulted, failed, errs, limiter.grants.Load(), most, per-slack, limit, per)
+		calls, goroutines, elapsed.Round(time.Millisecond), apiRequests, len(requests)-apiRequests, injected.Load(), faulted, failed, errs, limiter.Grants.Load(), most, per-slack, limit, per)
 }

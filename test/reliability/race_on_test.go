@@ -1,6 +1,6 @@
 //go:build race
 
-package talkdesk_test
+package reliability_test
 
 // raceEnabled reports whether the tests run under the race detector,
 // which slows everything down and makes sync.Pool drop some of what it is

@@ -1,6 +1,6 @@
 //lint:file-ignore SA1019 CreateAgents is deprecated but still a Client method: it must hold under faults too.
 
-package talkdesk_test
+package reliability_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 	"golang.org/x/oauth2"
 )
@@ -53,7 +54,7 @@ func (s *sweep) note(vals ...any) {
 // failure, with every logger at Debug level, the default logger included,
 // and every error collected; then it looks for each secret in all of it.
 func TestSecretSweep(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	debug := &slog.HandlerOptions{Level: slog.LevelDebug}
 	logger := slog.New(slog.NewTextHandler(&logs, debug))
 	jsonLogger := slog.New(slog.NewJSONHandler(&logs, debug))
@@ -63,13 +64,13 @@ func TestSecretSweep(t *testing.T) {
 
 	sw := &sweep{}
 	ctx := context.Background()
-	srv, contactID := newFake(t)
+	srv, contactID := testkit.NewFake(t)
 	clientID, clientSecret := srv.Credentials()
 	secrets := map[string]string{"client secret": clientSecret}
 	basics := map[string]string{clientSecret: clientID} // client secrets, each with its client ID
 
 	// The client: calls, a refresh after revocation, rejections, a wrong secret.
-	c := fakeClient(t, srv, talkdesk.WithLogger(logger), talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+	c := testkit.FakeClient(t, srv, talkdesk.WithLogger(logger), testkit.NoBackoff)
 	_, err := c.GetContact(ctx, contactID)
 	sw.note(err)
 	srv.RevokeTokens()
@@ -248,7 +249,7 @@ func TestSecretSweep(t *testing.T) {
 			basics[secret] = id
 			ec, err := talkdesk.NewClient(talkdesk.WithBaseURL(srv.URL), talkdesk.WithTokenURL(srv.URL+"/oauth/token"),
 				talkdesk.WithClientCredentials("acme", id, secret), talkdesk.WithLogger(logger),
-				talkdesk.WithSleep(func(ctx context.Context, _ time.Duration) error { return ctx.Err() }))
+				testkit.NoBackoff)
 			if err != nil {
 				t.Fatal(err)
 			}

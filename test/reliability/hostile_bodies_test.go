@@ -1,4 +1,4 @@
-package talkdesk_test
+package reliability_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 )
 
 // Hostile bodies for the WebhookHandler and the ActionServer: each request
@@ -258,7 +259,7 @@ func TestWebhookHostileBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer events.Close()
-	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(webhookSecret), talkdesk.WithEventLog(events), talkdesk.WithMaxBodyBytes(limit),
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(testkit.WebhookSecret), talkdesk.WithEventLog(events), talkdesk.WithMaxBodyBytes(limit),
 		talkdesk.WithWebhookLogger(slog.New(slog.DiscardHandler)))
 	var mu sync.Mutex
 	var last *talkdesk.Event
@@ -270,11 +271,11 @@ func TestWebhookHostileBodies(t *testing.T) {
 	})
 	request := func(body []byte, chunked bool) hostileRequest {
 		return hostileRequest{
-			method: "POST", target: "/hooks/inboundCallEnds?token=" + webhookSecret,
+			method: "POST", target: "/hooks/inboundCallEnds?token=" + testkit.WebhookSecret,
 			header: http.Header{"Content-Type": {"application/json"}}, body: body, chunked: chunked,
 		}
 	}
-	serveHostile(t, h, request(eventFixture(t, "inboundCallEnds_complete.json"), false)) // warm up pools and caches
+	serveHostile(t, h, request(testkit.EventFixture(t, "inboundCallEnds_complete.json"), false)) // warm up pools and caches
 	accepted := 1
 	var most uint64
 	for _, tt := range tests {

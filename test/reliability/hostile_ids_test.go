@@ -1,6 +1,6 @@
 //lint:file-ignore SA1019 CreateAgents is deprecated but still takes e-mails: it must be as safe as the others.
 
-package talkdesk_test
+package reliability_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/testkit"
 	"github.com/talkdeskgo/talkdesk/talkdesktest"
 )
 
@@ -180,7 +181,7 @@ func TestHostileIDsAndEmails(t *testing.T) {
 	srv := talkdesktest.NewServer()
 	t.Cleanup(srv.Close)
 	rec := &wireRecorder{next: &http.Transport{}}
-	c := fakeClient(t, srv, talkdesk.WithHTTPClient(&http.Client{Transport: rec}), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxAttempts: 1}))
+	c := testkit.FakeClient(t, srv, talkdesk.WithHTTPClient(&http.Client{Transport: rec}), talkdesk.WithRetryPolicy(talkdesk.RetryPolicy{MaxAttempts: 1}))
 	host := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
 

@@ -115,11 +115,3 @@ func TestCreateCallbackValidation(t *testing.T) {
 		wantInvalid(t, replayClient(t, newReplayServer(t)).CreateCallback(context.Background(), nil), "req")
 	})
 }
-
-func TestCheckE164Accepts(t *testing.T) {
-	for _, v := range []string{"+12", "+14155550100", "+351912345678", "+123456789012345"} {
-		if err := checkE164("n", v); err != nil {
-			t.Errorf("checkE164(%q) = %v, want nil", v, err)
-		}
-	}
-}

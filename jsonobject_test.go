@@ -306,3 +306,49 @@ func TestEventIDOfLargeComposites(t *testing.T) {
 		t.Error("two different large arrays have the same ID")
 	}
 }
+
+// TestReadMembers: both ways of reading an object give the same members,
+// sorted by key, each key once, with the rule for nulls asked for.
+func TestReadMembers(t *testing.T) {
+	tests := []struct {
+		body string
+		rule nullRule
+		want string // key=value, ...
+	}{
+		{`{"b":"2","a":1}`, nullKeeps, `a=1,b="2"`},
+		{`{"a":"1","a":"2"}`, nullKeeps, `a="2"`},
+		{`{"a":"1","a":null}`, nullKeeps, `a="1"`},
+		{`{"a":"1","a":null}`, nullReplaces, `a=null`},
+		{`{"a":null,"a":null}`, nullKeeps, `a=null`},
+		{`{"a":{"x": [1, 2]}, "b" : true}`, nullKeeps, `a={"x": [1, 2]},b=true`},
+	}
+	for _, tt := range tests {
+		for _, walk := range []bool{false, true} {
+			var got []member
+			var err error
+			if walk {
+				got, err = walkMembers([]byte(tt.body), tt.rule)
+			} else {
+				got, err = readMembers([]byte(tt.body), tt.rule)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", tt.body, err)
+			}
+			var parts []string
+			for _, m := range got {
+				parts = append(parts, m.key+"="+string(m.raw))
+			}
+			if s := strings.Join(parts, ","); s != tt.want {
+				t.Errorf("%s (walk %v, rule %v): %s, want %s", tt.body, walk, tt.rule, s, tt.want)
+			}
+		}
+	}
+	for _, bad := range []string{`null`, `[]`, `"x"`, `{`, `{}{}`, `{"a":1} x`, "{" + strings.Repeat(`"k":1,`, maxMembers) + `"k":1}`} {
+		if _, err := readMembers([]byte(bad), nullKeeps); err == nil {
+			t.Errorf("readMembers(%.40q) gave no error", bad)
+		}
+		if _, err := walkMembers([]byte(bad), nullKeeps); err == nil {
+			t.Errorf("walkMembers(%.40q) gave no error", bad)
+		}
+	}
+}

@@ -89,6 +89,10 @@ func WithTokenSource(ts oauth2.TokenSource) Option {
 //
 // Send users to cfg.AuthCodeURL(state), exchange the code with
 // cfg.Exchange, and give cfg.TokenSource(ctx, token) to [WithTokenSource].
+// That source refreshes through the HTTP client of ctx (see
+// oauth2.HTTPClient), not the Client's: give it one whose CheckRedirect
+// returns http.ErrUseLastResponse, so that a redirect of the token endpoint
+// gets neither the client secret nor the refresh token.
 func AuthCodeConfig(account string, region Region, clientID, clientSecret, redirectURL string, scopes ...string) (*oauth2.Config, error) {
 	if err := validateAccount(account); err != nil {
 		return nil, err

@@ -29,9 +29,9 @@
 // # Authentication
 //
 // [WithClientCredentials] fetches tokens from the account's OAuth token
-// endpoint (https://{account}.talkdeskid.com/oauth/token in the US region)
-// with golang.org/x/oauth2, caches them until shortly before they expire and
-// refreshes them when the API answers 401. [WithTokenSource] takes any
+// endpoint (https://{account}.talkdeskid.com/oauth/token in the US region),
+// caches them until shortly before they expire and refreshes them when the
+// API answers 401. [WithTokenSource] takes any
 // oauth2.TokenSource instead, such as one built from [AuthCodeConfig] for the
 // authorization-code flow the Talkdesk connector uses.
 //
@@ -47,8 +47,10 @@
 // [ErrRateLimited] and so on) with errors.Is. Arguments that are invalid
 // fail with [ErrInvalid] before any request is sent.
 //
-// Client secrets and tokens never appear in errors, in log lines or in the
-// formatted value of a Client.
+// The Client follows no redirect: requests, tokens and credentials go only to
+// the configured origin. Client secrets and tokens never appear in errors, in
+// log lines or in the formatted value of a Client, in any encoding, even when
+// a server echoes them.
 package talkdesk
 
 import "fmt"

@@ -49,6 +49,7 @@ type EventLog struct {
 	pending  *logBatch
 	queued   map[string]*logBatch // IDs in a batch not yet committed
 	flushing bool
+	wake     chan struct{} // closed, and replaced, at each commit and at Close: followers wait on it
 
 	entries       []logEntry // in file order
 	byID          map[string]uint32
@@ -145,6 +146,7 @@ func (e *CorruptLineError) Unwrap() error { return e.Err }
 func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 	l := &EventLog{
 		path:          path,
+		wake:          make(chan struct{}),
 		queued:        make(map[string]*logBatch),
 		byID:          make(map[string]uint32),
 		byInteraction: make(map[string][]uint32),
@@ -403,6 +405,10 @@ func (l *EventLog) commit(b *logBatch) {
 	b.done, b.buf = true, nil
 	l.flushing = false
 	l.cond.Broadcast()
+	if err == nil {
+		close(l.wake) // wakes the followers
+		l.wake = make(chan struct{})
+	}
 }
 
 // write puts buf at off and syncs; on a failed write it cuts the file back
@@ -509,39 +515,100 @@ func (l *EventLog) Query(ctx context.Context, q EventQuery) (*EventPage, error) 
 	}
 	page := &EventPage{Events: make([]*Event, 0, len(entries)), NextCursor: next}
 	for _, e := range entries {
-		line, err := l.readLine(e)
+		ev, err := l.readEvent(e)
 		if err != nil {
 			return nil, err
-		}
-		ev := new(Event)
-		if err := json.Unmarshal(line, ev); err != nil {
-			return nil, fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, e.id, err)
 		}
 		page.Events = append(page.Events, ev)
 	}
 	return page, nil
 }
 
+// readEvent reads and decodes the stored event of e.
+func (l *EventLog) readEvent(e logEntry) (*Event, error) {
+	line, err := l.readLine(e)
+	if err != nil {
+		return nil, err
+	}
+	ev := new(Event)
+	if err := json.Unmarshal(line, ev); err != nil {
+		return nil, fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, e.id, err)
+	}
+	return ev, nil
+}
+
 // Events returns the events that match q, in (OccurredAt, ID) order, page
 // after page, as Query would give them. Iteration stops at the first
-// error, which it yields with a nil event.
+// error, which it yields with a nil event. It is [Events] for this log.
 func (l *EventLog) Events(ctx context.Context, q EventQuery) iter.Seq2[*Event, error] {
+	return Events(ctx, l, q)
+}
+
+// Follow yields the events of the log that match q's filters in commit
+// order (the order of the file): those committed after afterID, then each
+// new one as its batch is committed, woken by the commit itself, until ctx
+// is done, when it yields ctx's error. See [EventStore] for the promises;
+// afterID not stored gives an error matching [ErrNotFound], a closed log
+// [ErrEventLogClosed]. A follower reads the lines from the file, at most
+// 256 entries at a time under the read lock, and spawns no goroutine.
+func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
-		for {
-			page, err := l.Query(ctx, q)
-			if err != nil {
-				yield(nil, err)
+		f, err := q.filter()
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		l.mu.RLock()
+		next, closed := 0, l.closed
+		if afterID != "" {
+			i, ok := l.byID[afterID]
+			if !ok && !closed {
+				l.mu.RUnlock()
+				yield(nil, fmt.Errorf("talkdesk: event log: event %q: %w", afterID, ErrNotFound))
 				return
 			}
-			for _, ev := range page.Events {
+			next = int(i) + 1
+		}
+		l.mu.RUnlock()
+		var batch []logEntry
+		for {
+			if closed {
+				yield(nil, ErrEventLogClosed)
+				return
+			}
+			l.mu.RLock()
+			batch = batch[:0]
+			for ; next < len(l.entries) && len(batch) < 256; next++ {
+				if e := &l.entries[next]; f.match(e) {
+					batch = append(batch, *e)
+				}
+			}
+			caughtUp, wake := next == len(l.entries), l.wake
+			closed = l.closed
+			l.mu.RUnlock()
+			for _, e := range batch {
+				if err := ctx.Err(); err != nil {
+					yield(nil, err)
+					return
+				}
+				ev, err := l.readEvent(e)
+				if err != nil {
+					yield(nil, err)
+					return
+				}
 				if !yield(ev, nil) {
 					return
 				}
 			}
-			if page.NextCursor == "" {
-				return
+			if !caughtUp || closed {
+				continue
 			}
-			q.Cursor = page.NextCursor
+			select {
+			case <-ctx.Done():
+				yield(nil, ctx.Err())
+				return
+			case <-wake:
+			}
 		}
 	}
 }
@@ -614,13 +681,9 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	if !q.Until.IsZero() && !q.Since.IsZero() && !q.Until.After(q.Since) {
 		return nil, "", invalid("Until", "must be after Since")
 	}
-	var types uint16 // bit per trigger index
-	for _, t := range q.Types {
-		i := triggerIndex(t)
-		if i == 0 {
-			return nil, "", invalid("Types", fmt.Sprintf("%q is not a trigger", t))
-		}
-		types |= 1 << i
+	f, err := q.filter()
+	if err != nil {
+		return nil, "", err
 	}
 	fp := q.fingerprint()
 	var start *cursorKey
@@ -670,10 +733,7 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		if e.at >= untilNs {
 			break
 		}
-		if e.at < sinceNs || types != 0 && types&(1<<e.typ) == 0 ||
-			q.InteractionID != "" && e.interaction != q.InteractionID ||
-			q.ContactID != "" && e.contact != q.ContactID ||
-			q.AgentID != "" && e.agent != q.AgentID {
+		if e.at < sinceNs || !f.match(e) {
 			continue
 		}
 		if len(out) == limit {
@@ -683,6 +743,33 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		out = append(out, *e)
 	}
 	return out, "", nil
+}
+
+// eventFilter is the part of a query every stored event is matched
+// against: the IDs and the triggers.
+type eventFilter struct {
+	interaction, contact, agent string
+	types                       uint16 // a bit per trigger index; 0: every trigger
+}
+
+// filter returns q's filter, or an error for a trigger that is not one.
+func (q *EventQuery) filter() (eventFilter, error) {
+	f := eventFilter{interaction: q.InteractionID, contact: q.ContactID, agent: q.AgentID}
+	for _, t := range q.Types {
+		i := triggerIndex(t)
+		if i == 0 {
+			return f, invalid("Types", fmt.Sprintf("%q is not a trigger", t))
+		}
+		f.types |= 1 << i
+	}
+	return f, nil
+}
+
+func (f *eventFilter) match(e *logEntry) bool {
+	return (f.types == 0 || f.types&(1<<e.typ) != 0) &&
+		(f.interaction == "" || e.interaction == f.interaction) &&
+		(f.contact == "" || e.contact == f.contact) &&
+		(f.agent == "" || e.agent == f.agent)
 }
 
 // is reports whether entry i is the cursor's own event.
@@ -743,6 +830,7 @@ func (l *EventLog) Close() error {
 		l.cond.Wait()
 	}
 	l.closed = true
+	close(l.wake)
 	l.mu.Unlock()
 	return l.closeFile()
 }

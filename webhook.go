@@ -46,7 +46,7 @@ type WebhookHandler struct {
 	maxBody int64
 	logger  *slog.Logger
 	now     func() time.Time
-	log     *EventLog
+	log     EventStore
 
 	mu       sync.RWMutex
 	handlers []webhookFunc
@@ -104,13 +104,19 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return webhookOptionFunc(func(h *WebhookHandler) { h.logger = l })
 }
 
-// WithEventLog makes the handler append every event to l before any
-// handler runs, so the log is complete even when a handler fails, and
-// answer 200 only after the append returned (the event is on disk). A
-// redelivered event is not stored twice. When the append fails the
-// handler answers 500 and runs no handler, so Talkdesk delivers again.
-func WithEventLog(l *EventLog) WebhookOption {
-	return webhookOptionFunc(func(h *WebhookHandler) { h.log = l })
+// WithEventLog makes the handler append every event to s (an [*EventLog],
+// a PostgreSQL store, any [EventStore]) before any handler runs, so the
+// log is complete even when a handler fails, and answer 200 only after
+// the append returned (the event is stored). A redelivered event is not
+// stored twice. When the append fails the handler answers 500 and runs no
+// handler, so Talkdesk delivers again.
+func WithEventLog(s EventStore) WebhookOption {
+	return webhookOptionFunc(func(h *WebhookHandler) {
+		if l, ok := s.(*EventLog); ok && l == nil {
+			s = nil // a nil *EventLog is no log, as nil is
+		}
+		h.log = s
+	})
 }
 
 // NewWebhookHandler returns a handler configured by opts, with no event

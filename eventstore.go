@@ -1,0 +1,84 @@
+package talkdesk
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"iter"
+)
+
+// EventStore keeps the conversation log: every event of the account, in one
+// schema, queryable by interaction, contact, agent, trigger and time, and
+// followed in real time. [*EventLog] keeps it in a file on this machine (or
+// in memory); the module github.com/talkdeskgo/talkdesk/postgres keeps it
+// in PostgreSQL, shared by replicas. The package eventstoretest checks that
+// a store keeps every promise below.
+//
+// Append stores ev and reports added == false when an event with its ID is
+// already stored (a redelivery); it returns once the event is committed.
+// Query returns one page of the events matching q, in (OccurredAt, ID)
+// order, with a cursor for the next that stays valid while appends go on.
+//
+// Follow yields the events matching q's filters (InteractionID, ContactID,
+// AgentID, Types; Since, Until, Cursor and Limit are ignored) in commit
+// order: first those committed after the event afterID (all of them when
+// afterID is ""; an error matching [ErrNotFound] when afterID is not
+// stored), then each new one as it is committed, until ctx is done, when
+// it yields ctx's error and ends. A follower that resumes after the last
+// event it handled misses none and repeats none. A slow follower reads from
+// the store: it never holds up appends and never loses events.
+type EventStore interface {
+	Append(ctx context.Context, ev *Event) (added bool, err error)
+	Query(ctx context.Context, q EventQuery) (*EventPage, error)
+	Follow(ctx context.Context, q EventQuery, afterID string) iter.Seq2[*Event, error]
+}
+
+// Events returns the events of s that match q, in (OccurredAt, ID) order,
+// page after page, as Query gives them. Iteration stops at the first error,
+// which it yields with a nil event.
+func Events(ctx context.Context, s EventStore, q EventQuery) iter.Seq2[*Event, error] {
+	return func(yield func(*Event, error) bool) {
+		for {
+			page, err := s.Query(ctx, q)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, ev := range page.Events {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+			if page.NextCursor == "" {
+				return
+			}
+			q.Cursor = page.NextCursor
+		}
+	}
+}
+
+// Export writes the events of s that match q to w as JSON Lines, in
+// (OccurredAt, ID) order, one event per line in the form an [EventLog]
+// stores it (the JSON encoding of [Event] with its payload warnings). q.Limit
+// sets the page size of the reads, not how many are written: all matching
+// events are, with memory that does not grow with their number.
+func Export(ctx context.Context, s EventStore, w io.Writer, q EventQuery) error {
+	if l, ok := s.(*EventLog); ok {
+		return l.Export(ctx, w, q) // the stored lines as they are
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	for ev, err := range Events(ctx, s, q) {
+		if err != nil {
+			return err
+		}
+		line, err := encodeLogLine(ev)
+		if err != nil {
+			return err
+		}
+		bw.Write(line)
+		if err := bw.WriteByte('\n'); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}

@@ -1,0 +1,32 @@
+package talkdesk_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/eventstoretest"
+)
+
+// The file log keeps every promise of an EventStore.
+var _ talkdesk.EventStore = (*talkdesk.EventLog)(nil)
+
+// TestEventLogConformance runs the EventStore conformance suite against the
+// log in a file and in memory.
+func TestEventLogConformance(t *testing.T) {
+	for name, path := range map[string]func(t *testing.T) string{
+		"file":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "events.jsonl") },
+		"memory": func(*testing.T) string { return "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			eventstoretest.TestStore(t, func(t *testing.T) talkdesk.EventStore {
+				l, err := talkdesk.OpenEventLog(path(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { l.Close() })
+				return l
+			})
+		})
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 )
@@ -51,12 +50,13 @@ type EventLog struct {
 	flushing bool
 	wake     chan struct{} // closed, and replaced, at each commit and at Close: followers wait on it
 
-	entries       []logEntry // in file order
+	entries       []logEntry // in file order, which is commit order
 	byID          map[string]uint32
-	byTime        []uint32 // entry indexes sorted by (OccurredAt, ID)
-	byInteraction map[string][]uint32
-	byContact     map[string][]uint32
-	byAgent       map[string][]uint32
+	byTime        orderedIndex // entry numbers in (OccurredAt, ID) order
+	byInteraction map[string]*orderedIndex
+	byContact     map[string]*orderedIndex
+	byAgent       map[string]*orderedIndex
+	less          func(a, b uint32) bool // l.entryLess, made once
 
 	syncs int64 // fsyncs done, for Stats
 
@@ -149,10 +149,11 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 		wake:          make(chan struct{}),
 		queued:        make(map[string]*logBatch),
 		byID:          make(map[string]uint32),
-		byInteraction: make(map[string][]uint32),
-		byContact:     make(map[string][]uint32),
-		byAgent:       make(map[string][]uint32),
+		byInteraction: make(map[string]*orderedIndex),
+		byContact:     make(map[string]*orderedIndex),
+		byAgent:       make(map[string]*orderedIndex),
 	}
+	l.less = l.entryLess
 	l.cond = sync.NewCond(&l.mu)
 	for _, opt := range opts {
 		if opt != nil {
@@ -289,26 +290,27 @@ func (l *EventLog) insert(e logEntry) {
 	i := uint32(len(l.entries))
 	l.entries = append(l.entries, e)
 	l.byID[e.id] = i
-	l.byTime = l.insertSorted(l.byTime, i)
+	l.byTime.insert(i, l.less)
 	for _, ix := range []struct {
-		m   map[string][]uint32
+		m   map[string]*orderedIndex
 		key string
 	}{{l.byInteraction, e.interaction}, {l.byContact, e.contact}, {l.byAgent, e.agent}} {
 		if ix.key != "" {
-			ix.m[ix.key] = l.insertSorted(ix.m[ix.key], i)
+			x := ix.m[ix.key]
+			if x == nil {
+				x = &orderedIndex{}
+				ix.m[ix.key] = x
+			}
+			x.insert(i, l.less)
 		}
 	}
 }
 
-// insertSorted inserts entry i into list, kept in (OccurredAt, ID) order.
-// Events mostly arrive in time order, so the place is usually the end.
-func (l *EventLog) insertSorted(list []uint32, i uint32) []uint32 {
-	e := &l.entries[i]
-	if n := len(list); n == 0 || l.before(list[n-1], e.at, e.id) {
-		return append(list, i)
-	}
-	pos := sort.Search(len(list), func(k int) bool { return !l.before(list[k], e.at, e.id) })
-	return slices.Insert(list, pos, i)
+// entryLess reports whether entry a sorts before entry b, by (OccurredAt,
+// ID).
+func (l *EventLog) entryLess(a, b uint32) bool {
+	ea, eb := &l.entries[a], &l.entries[b]
+	return ea.at < eb.at || ea.at == eb.at && ea.id < eb.id
 }
 
 // before reports whether entry i sorts before the key (at, id).
@@ -701,24 +703,28 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		return nil, "", ErrEventLogClosed
 	}
 	// The smallest index among the IDs given, else the time index.
-	list, indexed := l.byTime, false
+	idx, indexed := &l.byTime, false
 	for _, ix := range []struct {
-		m   map[string][]uint32
+		m   map[string]*orderedIndex
 		key string
 	}{{l.byInteraction, q.InteractionID}, {l.byContact, q.ContactID}, {l.byAgent, q.AgentID}} {
 		if ix.key != "" {
-			if cand := ix.m[ix.key]; !indexed || len(cand) < len(list) {
-				list, indexed = cand, true
+			cand := ix.m[ix.key]
+			if cand == nil {
+				return nil, "", nil // no event has this ID
+			}
+			if !indexed || cand.n < idx.n {
+				idx, indexed = cand, true
 			}
 		}
 	}
-	pos := 0
+	var p position
 	switch {
 	case start != nil:
-		pos = sort.Search(len(list), func(k int) bool { return !l.before(list[k], start.at, start.id) && !l.is(list[k], start) })
+		p = idx.seek(func(i uint32) bool { return !l.before(i, start.at, start.id) && !l.is(i, start) })
 	case !q.Since.IsZero():
 		since := q.Since.UnixNano()
-		pos = sort.Search(len(list), func(k int) bool { return l.entries[list[k]].at >= since })
+		p = idx.seek(func(i uint32) bool { return l.entries[i].at >= since })
 	}
 	var sinceNs, untilNs int64 = -1 << 63, 1<<63 - 1
 	if !q.Since.IsZero() {
@@ -728,7 +734,12 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		untilNs = q.Until.UnixNano()
 	}
 	var out []logEntry
-	for _, i := range list[pos:] {
+	for {
+		i, next, ok := idx.at(p)
+		if !ok {
+			break
+		}
+		p = next
 		e := &l.entries[i]
 		if e.at >= untilNs {
 			break

@@ -1,0 +1,88 @@
+package talkdesk
+
+// orderedIndex keeps entry numbers sorted by a comparison of the entries,
+// in chunks of at most maxChunk, so that an insert anywhere costs a binary
+// search and a move of at most maxChunk numbers, not of the whole index:
+// events that do not arrive in time order (64 writers, each with its own
+// rising times) no longer make an append or an open quadratic.
+type orderedIndex struct {
+	chunks [][]uint32 // each sorted and non-empty; together sorted
+	n      int
+}
+
+// maxChunk bounds a chunk of an orderedIndex; a full chunk splits in two.
+const maxChunk = 512
+
+// insert adds entry i, placing it after every entry that is not after it
+// (less(a, b) reports whether entry a sorts before entry b).
+func (x *orderedIndex) insert(i uint32, less func(a, b uint32) bool) {
+	x.n++
+	if len(x.chunks) == 0 {
+		x.chunks = [][]uint32{{i}}
+		return
+	}
+	// The first chunk whose last entry sorts after i; else the last chunk.
+	c := searchCount(len(x.chunks), func(k int) bool { ch := x.chunks[k]; return less(i, ch[len(ch)-1]) })
+	if c == len(x.chunks) {
+		c--
+	}
+	ch := x.chunks[c]
+	pos := searchCount(len(ch), func(k int) bool { return less(i, ch[k]) })
+	ch = append(ch, 0)
+	copy(ch[pos+1:], ch[pos:])
+	ch[pos] = i
+	if len(ch) <= maxChunk {
+		x.chunks[c] = ch
+		return
+	}
+	half := len(ch) / 2
+	left := append(make([]uint32, 0, maxChunk), ch[:half]...)
+	right := append(make([]uint32, 0, maxChunk), ch[half:]...)
+	x.chunks[c] = left
+	x.chunks = append(x.chunks, nil)
+	copy(x.chunks[c+2:], x.chunks[c+1:])
+	x.chunks[c+1] = right
+}
+
+// position is a place in an orderedIndex.
+type position struct{ c, k int }
+
+// seek returns the position of the first entry for which after reports
+// true; after must be false for a prefix of the index and true for the rest.
+func (x *orderedIndex) seek(after func(i uint32) bool) position {
+	c := searchCount(len(x.chunks), func(k int) bool { ch := x.chunks[k]; return after(ch[len(ch)-1]) })
+	if c == len(x.chunks) {
+		return position{c, 0}
+	}
+	ch := x.chunks[c]
+	return position{c, searchCount(len(ch), func(k int) bool { return after(ch[k]) })}
+}
+
+// at returns the entry at p and the position after it; ok is false at the
+// end.
+func (x *orderedIndex) at(p position) (i uint32, next position, ok bool) {
+	if p.c >= len(x.chunks) {
+		return 0, p, false
+	}
+	ch := x.chunks[p.c]
+	i = ch[p.k]
+	if p.k+1 < len(ch) {
+		return i, position{p.c, p.k + 1}, true
+	}
+	return i, position{p.c + 1, 0}, true
+}
+
+// searchCount is sort.Search: the smallest k in [0, n) for which f is true,
+// or n.
+func searchCount(n int, f func(int) bool) int {
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if !f(m) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}

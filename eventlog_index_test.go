@@ -1,0 +1,53 @@
+package talkdesk
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestOrderedIndex inserts in order, in reverse and at random, and checks
+// the order, the seeks, and that no chunk outgrows maxChunk: an insert
+// anywhere moves at most maxChunk numbers, whatever the order of arrival.
+func TestOrderedIndex(t *testing.T) {
+	const n = 64 * 320 // the 64 fronts make a permutation
+	for name, order := range map[string]func(i int) int{
+		"in order":  func(i int) int { return i },
+		"reverse":   func(i int) int { return n - 1 - i },
+		"random":    func() func(int) int { p := rand.New(rand.NewPCG(1, 2)).Perm(n); return func(i int) int { return p[i] } }(),
+		"64 fronts": func(i int) int { return (i%64)*(n/64) + i/64 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			keys := make([]int, n) // entry number -> key
+			var x orderedIndex
+			less := func(a, b uint32) bool { return keys[a] < keys[b] }
+			for i := range n {
+				keys[i] = order(i)
+				x.insert(uint32(i), less)
+			}
+			var got []int
+			for p := (position{}); ; {
+				i, next, ok := x.at(p)
+				if !ok {
+					break
+				}
+				got = append(got, keys[i])
+				p = next
+			}
+			if x.n != n || len(got) != n || !slices.IsSorted(got) {
+				t.Fatalf("%d entries, %d iterated, sorted %v", x.n, len(got), slices.IsSorted(got))
+			}
+			for _, ch := range x.chunks {
+				if len(ch) == 0 || len(ch) > maxChunk {
+					t.Fatalf("a chunk of %d entries", len(ch))
+				}
+			}
+			for _, k := range []int{0, 1, 511, 512, 513, n / 2, n - 1, n} {
+				i, _, ok := x.at(x.seek(func(i uint32) bool { return keys[i] >= k }))
+				if k < n && (!ok || keys[i] != k) || k == n && ok {
+					t.Errorf("seek %d: entry %d, %v", k, i, ok)
+				}
+			}
+		})
+	}
+}

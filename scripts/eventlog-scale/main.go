@@ -1,0 +1,188 @@
+// Command eventlog-scale measures the file event log at the sizes a busy
+// contact centre reaches: appends of inboundCallEnds events (about 3 KB a
+// line) from 64 writers, each with its own rising range of times (64
+// interleaved time fronts) or all in time order; the open of the file; the
+// heap it then holds per event; iterating events by time range; and the
+// delay from an append to its delivery to a follower.
+//
+//	go run ./scripts/eventlog-scale -n 1000000 -dir /var/tmp
+//
+// It is not part of go test: a million events make a 3 GB file.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+)
+
+func main() {
+	n := flag.Int("n", 100_000, "events to append")
+	writers := flag.Int("writers", 64, "concurrent writers")
+	inOrder := flag.Bool("in-order", false, "append in time order instead of in 64 interleaved fronts")
+	dir := flag.String("dir", os.TempDir(), "where the log file goes (removed at the end)")
+	iterate := flag.Int("iterate", 100_000, "events to iterate by time range")
+	flag.Parse()
+
+	path := filepath.Join(*dir, fmt.Sprintf("eventlog-scale-%d.jsonl", os.Getpid()))
+	defer os.Remove(path)
+	l, err := talkdesk.OpenEventLog(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	span := 30 * 24 * time.Hour // a month of events
+	at := func(i int) time.Time {
+		if *inOrder {
+			return base.Add(time.Duration(i) * span / time.Duration(*n))
+		}
+		// Writer w appends its own rising range: the w-th slice of the month.
+		w, k := i%*writers, i / *writers
+		per := *n / *writers
+		return base.Add(time.Duration(w)*span/time.Duration(*writers) + time.Duration(k)*span/time.Duration(*writers)/time.Duration(per+1))
+	}
+
+	fmt.Printf("appending %d inboundCallEnds events from %d writers (%s)\n", *n, *writers, map[bool]string{true: "in time order", false: "64 interleaved fronts"}[*inOrder])
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	tenth := *n / 10
+	var marks sync.Map
+	for range *writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= *n {
+					return
+				}
+				ev := event(i, at(i))
+				if _, err := l.Append(context.Background(), ev); err != nil {
+					log.Fatal(err)
+				}
+				if tenth > 0 && (i+1)%tenth == 0 {
+					marks.Store((i+1)/tenth, time.Since(start))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	total := time.Since(start)
+	var prev time.Duration
+	for d := 1; d <= 10; d++ {
+		v, ok := marks.Load(d)
+		if !ok {
+			continue
+		}
+		el := v.(time.Duration)
+		fmt.Printf("  %3d%%: %7.0f events/s over the last tenth\n", d*10, float64(tenth)/(el-prev).Seconds())
+		prev = el
+	}
+	fmt.Printf("append: %d events in %v, %.0f events/s\n", *n, total.Round(time.Millisecond), float64(*n)/total.Seconds())
+
+	// Follow: delay from Append's return to delivery, on a log of this size.
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan time.Time, 1)
+	go func() {
+		for _, err := range l.Follow(ctx, talkdesk.EventQuery{InteractionID: "follow-probe"}, "") {
+			if err != nil {
+				return
+			}
+			got <- time.Now()
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // the follower is waiting
+	var delays []time.Duration
+	for k := range 200 {
+		ev := event(*n+k, base.Add(span))
+		ev.InteractionID = "follow-probe"
+		if _, err := l.Append(context.Background(), ev); err != nil {
+			log.Fatal(err)
+		}
+		done := time.Now()
+		delays = append(delays, (<-got).Sub(done))
+	}
+	cancel()
+	slices.Sort(delays)
+	fmt.Printf("follow: append to delivery p50 %v, p99 %v (200 events)\n", delays[len(delays)/2], delays[len(delays)*99/100])
+	if err := l.Close(); err != nil {
+		log.Fatal(err)
+	}
+	l = nil
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start = time.Now()
+	l, err = talkdesk.OpenEventLog(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	open := time.Since(start)
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	st := l.Stats()
+	fmt.Printf("open: %d events, %.2f GB, in %v; heap after open %.0f B/event\n", st.Events, float64(st.Bytes)/1e9, open.Round(time.Millisecond),
+		float64(after.HeapAlloc-before.HeapAlloc)/float64(st.Events))
+
+	// Iterate a time range of the middle of the month.
+	q := talkdesk.EventQuery{Since: base.Add(span / 3), Limit: talkdesk.MaxEventPageSize}
+	start = time.Now()
+	count := 0
+	for _, err := range l.Events(context.Background(), q) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if count++; count == *iterate {
+			break
+		}
+	}
+	el := time.Since(start)
+	fmt.Printf("iterate: %d events by time range in %v (%.1f us each)\n", count, el.Round(time.Millisecond), float64(el.Microseconds())/float64(max(count, 1)))
+	l.Close()
+}
+
+// payload is a complete inboundCallEnds body, as Talkdesk fills the
+// connector's template, about 1.4 KB; event pads it to about 3 KB a line.
+var payload = func() map[string]string {
+	return map[string]string{
+		"event": "call_finished", "account_id": "5d1c8e2f3a4b5c6d7e8f9a0b", "contact_phone_number": "+351912345678",
+		"total_duration": "187", "duration": "154", "waiting_time": "21", "hold_time": "12", "in_business_hours": "true",
+		"recording_url": "https://recordings.talkdeskapp.com/r/9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d.mp3", "hangup": "agent",
+		"talkdesk_phone_number": "+14155550100", "talkdesk_phone_display_name": "Support line",
+		"contact_name": "Ada Lovelace", "contact_email": "ada@example.com", "agent_name": "Ana Sousa", "agent_email": "ana@example.com",
+		"ring_groups": "support,sales", "tags": "vip, returning, billing", "agent_tags": "tier2", "phone_vip": "no",
+		"disposition_code": "resolved", "notes": string(make([]byte, 0)),
+	}
+}()
+
+func event(i int, at time.Time) *talkdesk.Event {
+	m := make(map[string]string, len(payload)+8)
+	for k, v := range payload {
+		m[k] = v
+	}
+	m["call_id"] = fmt.Sprintf("CA%030d", i)
+	m["interaction_id"] = fmt.Sprintf("int-%012d", i)
+	m["contact_id"] = fmt.Sprintf("contact-%06d", i%50_000)
+	m["agent_id"] = fmt.Sprintf("agent-%03d", i%300)
+	m["start_time"] = at.Add(-3 * time.Minute).Format(time.RFC3339)
+	m["timestamp"] = at.Format(time.RFC3339)
+	m["notes"] = fmt.Sprintf("%0900d", i) // about 2.9 KB a stored line in all
+	body, _ := json.Marshal(m)
+	ev, err := talkdesk.ParseEvent(talkdesk.TriggerInboundCallEnds, body)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return ev
+}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"iter"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,7 +203,7 @@ func (l *EventLog) load() error {
 		}
 		if err == io.EOF {
 			if len(data) > 0 {
-				return l.cutTornTail(off, len(data), line)
+				return l.cutTornTail(off, data, line)
 			}
 			l.size = off
 			return nil
@@ -213,6 +214,12 @@ func (l *EventLog) load() error {
 		content := data[:len(data)-1]
 		if len(bytes.TrimSpace(content)) > 0 {
 			if err := l.indexLine(content, off); err != nil {
+				if _, peek := r.Peek(1); peek == io.EOF {
+					// The last line, and not an event: what a power loss
+					// leaves (a block of NUL bytes, say). Cut it like a
+					// torn tail.
+					return l.cutTornTail(off, data, line)
+				}
 				cerr := &CorruptLineError{Path: l.path, Line: line, Offset: off, Err: err}
 				if !l.skipCorrupt {
 					return cerr
@@ -224,8 +231,15 @@ func (l *EventLog) load() error {
 	}
 }
 
-// cutTornTail truncates the file before the incomplete line at off.
-func (l *EventLog) cutTornTail(off int64, n, line int) error {
+// cutTornTail truncates the file before the incomplete or unreadable last
+// line at off, whose bytes are tail, after appending them to the file
+// path + ".broken" beside the log (as etcd's wal keeps what it cuts), so
+// that nothing is discarded unseen.
+func (l *EventLog) cutTornTail(off int64, tail []byte, line int) error {
+	broken := l.path + ".broken"
+	if err := appendSynced(broken, tail); err != nil {
+		return fmt.Errorf("talkdesk: event log %s: keeping the torn last line in %s: %w", l.path, broken, err)
+	}
 	if err := l.f.Truncate(off); err != nil {
 		return fmt.Errorf("talkdesk: event log %s: cutting the torn last line: %w", l.path, err)
 	}
@@ -233,9 +247,26 @@ func (l *EventLog) cutTornTail(off int64, n, line int) error {
 		return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
 	}
 	l.size = off
-	l.warn("talkdesk event log: cut off a torn last line (an append interrupted by a crash)",
-		slog.String("path", l.path), slog.Int("line", line), slog.Int64("offset", off), slog.Int("bytes", n))
+	l.warn("talkdesk event log: cut off a torn last line (an append interrupted by a crash), kept in "+broken,
+		slog.String("path", l.path), slog.Int("line", line), slog.Int64("offset", off), slog.Int("bytes", len(tail)))
 	return nil
+}
+
+// appendSynced appends data to the file at path, creating it, and syncs it.
+func appendSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (l *EventLog) warn(msg string, attrs ...slog.Attr) {
@@ -382,13 +413,7 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 	if ev == nil || ev.ID == "" {
 		return false, invalid("event", "must have an ID")
 	}
-	if triggerIndex(ev.Type) == 0 {
-		return false, invalid("event.Type", fmt.Sprintf("%q is not a trigger", ev.Type))
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	line, err := encodeLogLine(ev)
+	line, err := checkEvent(ctx, ev)
 	if err != nil {
 		return false, err
 	}
@@ -511,6 +536,41 @@ func encodeLogLine(ev *Event) ([]byte, error) {
 		return nil, fmt.Errorf("talkdesk: encoding event %s: %w", ev.ID, err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// checkEvent checks ev before it is stored and returns its stored line: an
+// ID, a type that is a trigger, times an Event can hold (1677 to 2262),
+// and a line that reads back as an event, so that no stored event can make
+// a page unreadable.
+func checkEvent(ctx context.Context, ev *Event) ([]byte, error) {
+	switch {
+	case ev == nil || ev.ID == "":
+		return nil, invalid("event", "must have an ID")
+	case triggerIndex(ev.Type) == 0:
+		return nil, invalid("event.Type", fmt.Sprintf("%q is not a trigger", ev.Type))
+	case ev.OccurredAt.Before(minInstant) || ev.OccurredAt.After(maxInstant):
+		return nil, invalid("event.OccurredAt", "outside the times an event can hold (1677-09-21 to 2262-04-11)")
+	case ev.ReceivedAt.Before(minInstant) || ev.ReceivedAt.After(maxInstant):
+		return nil, invalid("event.ReceivedAt", "outside the times an event can hold (1677-09-21 to 2262-04-11)")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	line, err := encodeLogLine(ev)
+	if err != nil {
+		return nil, invalid("event", err.Error())
+	}
+	// Reading back parses Raw, or without it the payload's JSON: check
+	// that this succeeds, at the cost of the part that can fail.
+	if ev.Raw != nil {
+		_, err = readMembers(ev.Raw, nullKeeps)
+	} else {
+		err = json.Unmarshal(line, new(Event))
+	}
+	if err != nil {
+		return nil, invalid("event", "does not read back: "+err.Error())
+	}
+	return line, nil
 }
 
 // EventLogStats counts what an EventLog holds and has done.
@@ -772,15 +832,15 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	case start != nil:
 		p = idx.seek(func(i uint32) bool { return !l.before(i, start.at, start.id) && !l.is(i, start) })
 	case !q.Since.IsZero():
-		since := q.Since.UnixNano()
+		since := instantNanos(q.Since)
 		p = idx.seek(func(i uint32) bool { return l.entries[i].at >= since })
 	}
 	var sinceNs, untilNs int64 = -1 << 63, 1<<63 - 1
 	if !q.Since.IsZero() {
-		sinceNs = q.Since.UnixNano()
+		sinceNs = instantNanos(q.Since)
 	}
 	if !q.Until.IsZero() {
-		untilNs = q.Until.UnixNano()
+		untilNs = instantNanos(q.Until)
 	}
 	var out []logEntry
 	for {
@@ -803,6 +863,20 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		out = append(out, *e)
 	}
 	return out, "", nil
+}
+
+// instantNanos returns t in Unix nanoseconds, the unit of the index, with
+// the times before and after the ones an Event can hold (1677 to 2262)
+// held at the ends: a query from the year 1000 or until 9999 means all
+// the events, where UnixNano would wrap around.
+func instantNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minInstant):
+		return math.MinInt64
+	case t.After(maxInstant):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // eventFilter is the part of a query every stored event is matched
@@ -850,7 +924,7 @@ func (q *EventQuery) fingerprint() [8]byte {
 	for _, t := range slices.Compact(types) {
 		fmt.Fprintf(h, "%s,", t)
 	}
-	fmt.Fprintf(h, "%d,%d", q.Since.UnixNano(), q.Until.UnixNano())
+	fmt.Fprintf(h, "%s,%s", q.Since.UTC().Format(time.RFC3339Nano), q.Until.UTC().Format(time.RFC3339Nano))
 	var fp [8]byte
 	copy(fp[:], h.Sum(nil))
 	return fp

@@ -261,12 +261,69 @@ func TestEventLogTornTail(t *testing.T) {
 	if data, _ := os.ReadFile(path); !bytes.Equal(data, good) {
 		t.Errorf("the file was not cut back to its complete lines")
 	}
+	if broken, _ := os.ReadFile(path + ".broken"); !bytes.Equal(broken, next[:len(next)/2]) {
+		t.Errorf("what was cut is not kept in .broken: %q", broken)
+	}
 	if added, err := l.Append(context.Background(), fixtureEvents(t)[5]); !added || err != nil {
 		t.Fatalf("Append after the repair: %v, %v", added, err)
 	}
 	l.Close()
 	if got := allEvents(t, openLog(t, path), EventQuery{}); len(got) != 6 {
 		t.Fatalf("%d events after reopening, want 6", len(got))
+	}
+}
+
+// TestEventLogNULTail: a last line of NUL bytes, as a power loss can leave
+// it, is cut like a torn tail and kept in .broken, not a corrupt line.
+func TestEventLogNULTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	l := openLog(t, path)
+	for _, ev := range fixtureEvents(t)[:3] {
+		l.Append(context.Background(), ev)
+	}
+	l.Close()
+	good, _ := os.ReadFile(path)
+	nuls := append(make([]byte, 4096), '\n')
+	os.WriteFile(path, append(slices.Clone(good), nuls...), 0o600)
+	l = openLog(t, path)
+	if got := allEvents(t, l, EventQuery{}); len(got) != 3 {
+		t.Fatalf("%d events after a NUL tail, want 3", len(got))
+	}
+	if data, _ := os.ReadFile(path); !bytes.Equal(data, good) {
+		t.Error("the NUL tail was not cut")
+	}
+	if broken, _ := os.ReadFile(path + ".broken"); !bytes.Equal(broken, nuls) {
+		t.Errorf("the NUL tail is not kept in .broken (%d bytes)", len(broken))
+	}
+}
+
+// TestEventLogQueryTimesOutOfRange: times a caller can pass beyond the
+// ones an event holds are answered, not wrapped around; an event with
+// such a time is refused.
+func TestEventLogQueryTimesOutOfRange(t *testing.T) {
+	l := openLog(t, "")
+	evs := fixtureEvents(t)
+	for _, ev := range evs {
+		l.Append(context.Background(), ev)
+	}
+	year := func(y int) time.Time { return time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC) }
+	for _, q := range []EventQuery{{Until: year(2300)}, {Until: year(9999)}, {Since: year(1000)}, {Since: year(1000), Until: year(9999)}} {
+		if got := allEvents(t, l, q); len(got) != len(evs) {
+			t.Errorf("Query %v..%v: %d events, want all %d", q.Since, q.Until, len(got), len(evs))
+		}
+	}
+	if got := allEvents(t, l, EventQuery{Since: year(2300)}); len(got) != 0 {
+		t.Errorf("Query since 2300: %d events, want none", len(got))
+	}
+	far := *evs[0]
+	far.ID, far.OccurredAt = "far-future", year(3000)
+	if _, err := l.Append(context.Background(), &far); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Append of an event in year 3000: %v, want ErrInvalid", err)
+	}
+	notObject := *evs[0]
+	notObject.ID, notObject.Raw = "raw-array", json.RawMessage(`[1,2]`)
+	if _, err := l.Append(context.Background(), &notObject); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Append of an event whose raw body is not an object: %v, want ErrInvalid", err)
 	}
 }
 

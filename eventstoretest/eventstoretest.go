@@ -145,7 +145,12 @@ func testInvalid(t *testing.T, s talkdesk.EventStore) {
 	noID.ID = ""
 	badType := call(t, 2)
 	badType.Type = "callHappened"
-	for name, ev := range map[string]*talkdesk.Event{"nil": nil, "no ID": noID, "unknown type": badType} {
+	farFuture := call(t, 3)
+	farFuture.ID, farFuture.OccurredAt = "far-future", time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	rawArray := call(t, 4)
+	rawArray.ID, rawArray.Raw = "raw-array", json.RawMessage(`[1,2]`)
+	for name, ev := range map[string]*talkdesk.Event{"nil": nil, "no ID": noID, "unknown type": badType,
+		"a time in year 3000": farFuture, "a raw body that is not an object": rawArray} {
 		if _, err := s.Append(ctx, ev); !errors.Is(err, talkdesk.ErrInvalid) {
 			t.Errorf("Append of an event with %s: %v, want ErrInvalid", name, err)
 		}
@@ -227,6 +232,9 @@ func testTimeRange(t *testing.T, s talkdesk.EventStore) {
 		"before everything":             {talkdesk.EventQuery{Until: at(0)}, nil},
 		"after everything":              {talkdesk.EventQuery{Since: at(10)}, nil},
 		"since long ago, until far off": {talkdesk.EventQuery{Since: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)}, idsOf(evs...)},
+		"since year 1000":               {talkdesk.EventQuery{Since: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)}, idsOf(evs...)},
+		"until year 9999":               {talkdesk.EventQuery{Until: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}, idsOf(evs...)},
+		"since year 2300":               {talkdesk.EventQuery{Since: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
 	} {
 		if got := ids(t, s, tt.q); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: %v, want %v", name, got, tt.want)

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -39,6 +40,7 @@ type EventLog struct {
 	f           *os.File // nil for a log in memory
 	logger      *slog.Logger
 	skipCorrupt bool
+	window      time.Duration // see WithRepeatWindow
 
 	mu       sync.RWMutex
 	cond     *sync.Cond // on mu's write lock: a batch was committed
@@ -106,6 +108,24 @@ func WithSkipCorruptLines() EventLogOption {
 	return eventLogOptionFunc(func(el *EventLog) { el.skipCorrupt = true })
 }
 
+// DefaultRepeatWindow is the repeat window of an EventLog without
+// [WithRepeatWindow]: 10 minutes. Webhook senders deliver again within
+// seconds to minutes when they did not get a 200 (a timeout, a restart of
+// the receiver), while an agent who logs in twice, or a contact updated to
+// the same values, does so minutes or hours apart.
+const DefaultRepeatWindow = 10 * time.Minute
+
+// WithRepeatWindow sets the repeat window W: an event without a time of
+// its own (see [Event.HasOwnTime]) whose body is identical to one stored
+// is a redelivery of it when received within W of it, and a new event, a
+// genuine repeat, when received later. A repeat is stored under the ID of
+// the first with ".2", ".3"... appended, and Append sets ev.ID to it.
+// Events with a time of their own are always redeliveries when identical.
+// d <= 0 makes every identical event a redelivery, as before.
+func WithRepeatWindow(d time.Duration) EventLogOption {
+	return eventLogOptionFunc(func(el *EventLog) { el.window = d })
+}
+
 // Errors of an EventLog.
 var (
 	// ErrEventLogLocked is returned by OpenEventLog when another EventLog
@@ -147,6 +167,7 @@ func (e *CorruptLineError) Unwrap() error { return e.Err }
 func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 	l := &EventLog{
 		path:          path,
+		window:        DefaultRepeatWindow,
 		wake:          make(chan struct{}),
 		queued:        make(map[string]*logBatch),
 		byID:          make(map[string]uint32),
@@ -427,7 +448,14 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 		return false, l.broken
 	}
 	if _, ok := l.byID[ev.ID]; ok {
-		return false, nil
+		repeat, err := l.repeatID(ev)
+		if err != nil || repeat == "" {
+			return false, err
+		}
+		ev.ID = repeat
+		if line, err = encodeLogLine(ev); err != nil {
+			return false, err
+		}
 	}
 	if b, ok := l.queued[ev.ID]; ok { // the same event, in a batch on its way
 		for !b.done {
@@ -455,6 +483,40 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 		l.cond.Wait()
 	}
 	return b.err == nil, b.err
+}
+
+// repeatID returns the ID under which ev, whose ID is stored, is a genuine
+// repeat of the last event stored with the same body (received more than
+// the repeat window after it), or "" when ev is a redelivery. mu is held.
+func (l *EventLog) repeatID(ev *Event) (string, error) {
+	if l.window <= 0 || ev.HasOwnTime() {
+		return "", nil
+	}
+	last, n := ev.ID, 1
+	for {
+		next := ev.ID + "." + strconv.Itoa(n+1)
+		if _, ok := l.byID[next]; !ok {
+			if _, queued := l.queued[next]; queued {
+				return "", nil // a repeat on its way: this is its redelivery
+			}
+			break
+		}
+		last, n = next, n+1
+	}
+	line, err := l.readLineLocked(l.entries[l.byID[last]])
+	if err != nil {
+		return "", err
+	}
+	var stored struct {
+		ReceivedAt time.Time `json:"received_at"`
+	}
+	if err := json.Unmarshal(line, &stored); err != nil {
+		return "", fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, last, err)
+	}
+	if ev.ReceivedAt.Sub(stored.ReceivedAt) <= l.window {
+		return "", nil
+	}
+	return ev.ID + "." + strconv.Itoa(n+1), nil
 }
 
 // commit writes and syncs batch b, then indexes its events. mu is held on
@@ -755,9 +817,15 @@ func (l *EventLog) Export(ctx context.Context, w io.Writer, q EventQuery) error 
 func (l *EventLog) readLine(e logEntry) ([]byte, error) {
 	if l.f == nil {
 		l.mu.RLock()
-		mem := l.mem
-		l.mu.RUnlock()
-		return mem[e.off : e.off+int64(e.n)], nil
+		defer l.mu.RUnlock()
+	}
+	return l.readLineLocked(e)
+}
+
+// readLineLocked is readLine for a caller that holds mu.
+func (l *EventLog) readLineLocked(e logEntry) ([]byte, error) {
+	if l.f == nil {
+		return l.mem[e.off : e.off+int64(e.n)], nil
 	}
 	buf := make([]byte, e.n)
 	if _, err := l.f.ReadAt(buf, e.off); err != nil {

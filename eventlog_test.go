@@ -712,3 +712,51 @@ func TestEventLogSurvivesSIGKILL(t *testing.T) {
 		l.Close()
 	}
 }
+
+// TestEventLogRepeatWindow: both sides of the window, and a window of 0.
+func TestEventLogRepeatWindow(t *testing.T) {
+	login := func(received time.Time) *Event {
+		ev, err := parseEvent(TriggerAgentLogIn, []byte(`{"agent_id":"a-1"}`), received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	t0 := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
+	l, err := OpenEventLog("", WithRepeatWindow(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	for _, tt := range []struct {
+		at    time.Duration
+		added bool
+		id    string
+	}{
+		{0, true, ""},
+		{time.Second, false, ""},        // exactly W: a redelivery
+		{time.Second + 1, true, ".2"},   // past W
+		{2*time.Second + 1, false, ""},  // W after the repeat
+		{3*time.Second + 2, true, ".3"}, // past W of the repeat
+	} {
+		ev := login(t0.Add(tt.at))
+		base := ev.ID
+		added, err := l.Append(ctx, ev)
+		if err != nil || added != tt.added {
+			t.Errorf("at +%v: added %v, %v; want %v", tt.at, added, err, tt.added)
+		}
+		if tt.added && ev.ID != base+tt.id {
+			t.Errorf("at +%v: stored as %s, want %s%s", tt.at, ev.ID, base, tt.id)
+		}
+	}
+	off, err := OpenEventLog("", WithRepeatWindow(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	off.Append(ctx, login(t0))
+	if added, _ := off.Append(ctx, login(t0.Add(24*time.Hour))); added {
+		t.Error("with a window of 0 an identical event a day later was added")
+	}
+}

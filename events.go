@@ -303,5 +303,27 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// HasOwnTime reports whether the event's payload carries a time of its own
+// (a timestamp or a start_time, as call endings do). Events without one
+// (agent log in and out, contact and note events) take their OccurredAt
+// from when they were received, so two identical ones are told apart only
+// by when they came: see [WithRepeatWindow].
+func (e *Event) HasOwnTime() bool {
+	info, ok := triggerInfos[e.Type]
+	if !ok || e.Payload == nil {
+		return false
+	}
+	v := reflect.ValueOf(e.Payload)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Type() != info.spec.typ {
+		return false
+	}
+	for _, i := range []int{info.spec.lifted.timestamp, info.spec.lifted.startTime} {
+		if i >= 0 && !v.Elem().Field(i).Interface().(time.Time).IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
 // isJSONNull reports whether raw is absent or the literal null.
 func isJSONNull(raw []byte) bool { return len(raw) == 0 || string(raw) == "null" }

@@ -27,9 +27,11 @@ import (
 )
 
 // TestStore runs the conformance suite, each part a subtest with a store of
-// its own from open, which must be empty. If the store implements
-// io.Closer, the suite closes it to check that it then refuses calls; open
-// should also close it in t.Cleanup (Close must allow a second call).
+// its own from open, which must be empty and have the default repeat
+// window (talkdesk.DefaultRepeatWindow, or any between a minute and an
+// hour). If the store implements io.Closer, the suite closes it to check
+// that it then refuses calls; open should also close it in t.Cleanup
+// (Close must allow a second call).
 func TestStore(t *testing.T, open func(t *testing.T) talkdesk.EventStore) {
 	t.Run("AppendAndRedelivery", func(t *testing.T) { testAppend(t, open(t)) })
 	t.Run("InvalidEvents", func(t *testing.T) { testInvalid(t, open(t)) })
@@ -43,6 +45,7 @@ func TestStore(t *testing.T, open func(t *testing.T) talkdesk.EventStore) {
 	t.Run("FollowSlowFollower", func(t *testing.T) { testSlowFollower(t, open(t)) })
 	t.Run("FollowCancel", func(t *testing.T) { testFollowCancel(t, open(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open(t)) })
+	t.Run("GenuineRepeats", func(t *testing.T) { testRepeats(t, open(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open(t)) })
 }
 
@@ -586,4 +589,66 @@ func testClosed(t *testing.T, s talkdesk.EventStore) {
 		}
 		break
 	}
+}
+
+// testRepeats: an event without a time of its own, identical to one
+// stored, is a redelivery within the repeat window and a new event, under
+// a derived ID, after it; exactly one of several concurrent appends of the
+// same repeat adds it; events with their own time are always redeliveries.
+func testRepeats(t *testing.T, s talkdesk.EventStore) {
+	ctx := context.Background()
+	t0 := base
+	login := func(received time.Time) *talkdesk.Event {
+		ev := parse(t, talkdesk.TriggerAgentLogIn, map[string]string{"agent_id": "agent-7", "agent_name": "Ana"})
+		ev.ReceivedAt, ev.OccurredAt = received, received
+		return ev
+	}
+	first := login(t0)
+	appendAll(t, s, first)
+	expect := func(ev *talkdesk.Event, wantAdded bool, what string) {
+		t.Helper()
+		added, err := s.Append(ctx, ev)
+		if err != nil || added != wantAdded {
+			t.Errorf("%s: added %v, %v; want %v", what, added, err, wantAdded)
+		}
+	}
+	expect(login(t0.Add(30*time.Second)), false, "the same log-in 30 s later (a redelivery)")
+	second := login(t0.Add(2 * time.Hour))
+	expect(second, true, "the same log-in 2 h later (a genuine repeat)")
+	if second.ID == first.ID || second.ID == "" {
+		t.Errorf("the repeat is stored as %q, the first as %q: want another ID", second.ID, first.ID)
+	}
+	redelivered := login(t0.Add(2*time.Hour + 30*time.Second))
+	expect(redelivered, false, "the repeat redelivered 30 s later")
+	// Eight handlers sharing the store get the third log-in at once.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	added := 0
+	for range 8 {
+		wg.Go(func() {
+			ok, err := s.Append(ctx, login(t0.Add(5*time.Hour)))
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				added++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if added != 1 {
+		t.Errorf("8 concurrent appends of the third log-in added %d, want 1", added)
+	}
+	got := ids(t, s, talkdesk.EventQuery{AgentID: "agent-7"})
+	if len(got) != 3 || got[0] != first.ID || got[1] != second.ID {
+		t.Errorf("stored log-ins %v, want 3: the first, the repeat, the third", got)
+	}
+	// An event with a time of its own is a redelivery whenever it comes.
+	c := call(t, 1)
+	appendAll(t, s, c)
+	late := call(t, 1)
+	late.ReceivedAt = c.ReceivedAt.Add(24 * time.Hour)
+	expect(late, false, "a call ending delivered again a day later")
 }

@@ -56,9 +56,9 @@ type EventLog struct {
 	entries       []logEntry // in file order, which is commit order
 	byID          map[string]uint32
 	byTime        orderedIndex // entry numbers in (OccurredAt, ID) order
-	byInteraction map[string]*orderedIndex
-	byContact     map[string]*orderedIndex
-	byAgent       map[string]*orderedIndex
+	byInteraction map[string]keyEntries
+	byContact     map[string]keyEntries
+	byAgent       map[string]keyEntries
 	less          func(a, b uint32) bool // l.entryLess, made once
 
 	syncs int64 // fsyncs done, for Stats
@@ -171,9 +171,9 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 		wake:          make(chan struct{}),
 		queued:        make(map[string]*logBatch),
 		byID:          make(map[string]uint32),
-		byInteraction: make(map[string]*orderedIndex),
-		byContact:     make(map[string]*orderedIndex),
-		byAgent:       make(map[string]*orderedIndex),
+		byInteraction: make(map[string]keyEntries),
+		byContact:     make(map[string]keyEntries),
+		byAgent:       make(map[string]keyEntries),
 	}
 	l.less = l.entryLess
 	l.cond = sync.NewCond(&l.mu)
@@ -205,6 +205,7 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 		l.closeFile()
 		return nil, err
 	}
+	l.trim()
 	return l, nil
 }
 
@@ -249,6 +250,14 @@ func (l *EventLog) load() error {
 			}
 		}
 		off += int64(len(data))
+	}
+}
+
+// trim gives the entries, grown by appends while the file was read, an
+// array of their size: up to half of it was spare room.
+func (l *EventLog) trim() {
+	if cap(l.entries) > len(l.entries)+len(l.entries)/8 {
+		l.entries = append(make([]logEntry, 0, len(l.entries)+len(l.entries)/16), l.entries...)
 	}
 }
 
@@ -393,18 +402,40 @@ func (l *EventLog) insert(e logEntry) {
 	l.byID[e.id] = i
 	l.byTime.insert(i, l.less)
 	for _, ix := range []struct {
-		m   map[string]*orderedIndex
+		m   map[string]keyEntries
 		key string
 	}{{l.byInteraction, e.interaction}, {l.byContact, e.contact}, {l.byAgent, e.agent}} {
-		if ix.key != "" {
-			x := ix.m[ix.key]
-			if x == nil {
-				x = &orderedIndex{}
-				ix.m[ix.key] = x
-			}
+		if ix.key == "" {
+			continue
+		}
+		switch k, ok := ix.m[ix.key]; {
+		case !ok:
+			ix.m[ix.key] = keyEntries{one: i}
+		case k.many == nil:
+			x := &orderedIndex{}
+			x.insert(k.one, l.less)
 			x.insert(i, l.less)
+			ix.m[ix.key] = keyEntries{many: x}
+		default:
+			k.many.insert(i, l.less)
 		}
 	}
+}
+
+// keyEntries are the entries of one interaction, contact or agent. Most
+// interactions have one or a few events: a key with one entry has no index
+// of its own, which would cost several times the entry.
+type keyEntries struct {
+	one  uint32        // the entry, while it is the only one
+	many *orderedIndex // the entries, once there are two or more
+}
+
+// index returns the key's entries as an index.
+func (k keyEntries) index() *orderedIndex {
+	if k.many != nil {
+		return k.many
+	}
+	return &orderedIndex{chunks: [][]uint32{{k.one}}, n: 1}
 }
 
 // entryLess reports whether entry a sorts before entry b, by (OccurredAt,
@@ -882,15 +913,15 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	// The smallest index among the IDs given, else the time index.
 	idx, indexed := &l.byTime, false
 	for _, ix := range []struct {
-		m   map[string]*orderedIndex
+		m   map[string]keyEntries
 		key string
 	}{{l.byInteraction, q.InteractionID}, {l.byContact, q.ContactID}, {l.byAgent, q.AgentID}} {
 		if ix.key != "" {
-			cand := ix.m[ix.key]
-			if cand == nil {
+			k, ok := ix.m[ix.key]
+			if !ok {
 				return nil, "", nil // no event has this ID
 			}
-			if !indexed || cand.n < idx.n {
+			if cand := k.index(); !indexed || cand.n < idx.n {
 				idx, indexed = cand, true
 			}
 		}

@@ -93,7 +93,9 @@ func main() {
 	// Follow: delay from Append's return to delivery, on a log of this size.
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan time.Time, 1)
+	followed := make(chan struct{})
 	go func() {
+		defer close(followed)
 		for _, err := range l.Follow(ctx, talkdesk.EventQuery{InteractionID: "follow-probe"}, "") {
 			if err != nil {
 				return
@@ -113,6 +115,7 @@ func main() {
 		delays = append(delays, (<-got).Sub(done))
 	}
 	cancel()
+	<-followed
 	slices.Sort(delays)
 	fmt.Printf("follow: append to delivery p50 %v, p99 %v (200 events)\n", delays[len(delays)/2], delays[len(delays)*99/100])
 	if err := l.Close(); err != nil {
@@ -134,7 +137,7 @@ func main() {
 	runtime.ReadMemStats(&after)
 	st := l.Stats()
 	fmt.Printf("open: %d events, %.2f GB, in %v; heap after open %.0f B/event\n", st.Events, float64(st.Bytes)/1e9, open.Round(time.Millisecond),
-		float64(after.HeapAlloc-before.HeapAlloc)/float64(st.Events))
+		(float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(st.Events))
 
 	// Iterate a time range of the middle of the month.
 	q := talkdesk.EventQuery{Since: base.Add(span / 3), Limit: talkdesk.MaxEventPageSize}

@@ -264,7 +264,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	type plain Event
 	var aux struct {
 		*plain
-		Payload  json.RawMessage  `json:"payload"`
+		Payload  rawValue         `json:"payload"`  // part of b: read at once, or copied
 		Warnings []PayloadWarning `json:"warnings"` // in EventLog lines
 	}
 	*e = Event{}
@@ -279,7 +279,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	info, ok := triggerInfos[e.Type]
 	if !ok {
 		if !isJSONNull(aux.Payload) {
-			e.Payload = aux.Payload
+			e.Payload = json.RawMessage(bytes.Clone(aux.Payload))
 		}
 		return nil
 	}
@@ -288,7 +288,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		if isJSONNull(aux.Payload) {
 			return nil
 		}
-		src = aux.Payload
+		src = json.RawMessage(aux.Payload)
 	}
 	members, err := readMembers(src, nullKeeps)
 	if err != nil {

@@ -211,8 +211,112 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 }
 
 // load reads the file, indexes its events and cuts off a torn last line.
+// Reading the index fields of a line is most of the work: a reader
+// goroutine hands the lines in batches to one parser per CPU, and load
+// indexes the parsed batches in file order.
 func (l *EventLog) load() error {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		wg.Wait() // no goroutine outlives the open
+	}()
+	ordered := make(chan *lineBatch, 16) // to load, in file order
+	work := make(chan *lineBatch, 16)    // to the parsers
+	var end loadEnd                      // the reader's last word, read after ordered is closed
+	wg.Go(func() { end = l.readLines(ordered, work, stop) })
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for b := range work {
+				for i := range b.jobs {
+					j := &b.jobs[i]
+					j.f, j.err = readIndexFields(j.data)
+				}
+				close(b.parsed)
+			}
+		})
+	}
+	for b := range ordered {
+		<-b.parsed
+		for i := range b.jobs {
+			j := &b.jobs[i]
+			if j.err == nil && j.f.ID == "" {
+				j.err = errors.New("no event id")
+			}
+			if j.err == nil {
+				l.indexParsed(&j.f, j.off, len(j.data))
+				continue
+			}
+			if j.last {
+				// The last line, and not an event: what a power loss
+				// leaves (a block of NUL bytes, say). Cut it like a torn
+				// tail.
+				return l.cutTornTail(j.off, append(j.data, '\n'), j.line)
+			}
+			cerr := &CorruptLineError{Path: l.path, Line: j.line, Offset: j.off, Err: j.err}
+			if !l.skipCorrupt {
+				return cerr
+			}
+			l.warn("talkdesk event log: skipped a corrupt line", slog.Int("line", j.line), slog.Int64("offset", j.off), slog.String("error", j.err.Error()))
+		}
+	}
+	wg.Wait() // the reader has said its last word
+	switch {
+	case end.err != nil:
+		return fmt.Errorf("talkdesk: reading event log %s: %w", l.path, end.err)
+	case len(end.torn) > 0:
+		return l.cutTornTail(end.off, end.torn, end.line)
+	}
+	l.size = end.off
+	return nil
+}
+
+// lineJob is one line of the file being opened.
+type lineJob struct {
+	line int
+	off  int64
+	data []byte // the line, without its newline
+	last bool   // nothing follows it in the file
+	f    indexFields
+	err  error
+}
+
+// lineBatch is a group of lines parsed together; parsed is closed when
+// their fields are read.
+type lineBatch struct {
+	jobs   []lineJob
+	parsed chan struct{}
+}
+
+// loadEnd is how the file ended: where, with a torn last line, or an error.
+type loadEnd struct {
+	off  int64
+	line int
+	torn []byte
+	err  error
+}
+
+// linesPerBatch is how many lines a parser reads at a time.
+const linesPerBatch = 256
+
+// readLines reads the file's lines into batches and sends each to a parser
+// and to load, until the end of the file or stop.
+func (l *EventLog) readLines(ordered, work chan<- *lineBatch, stop <-chan struct{}) (end loadEnd) {
+	defer close(ordered)
+	defer close(work)
 	r := bufio.NewReaderSize(io.NewSectionReader(l.f, 0, 1<<62), 1<<20)
+	b := &lineBatch{parsed: make(chan struct{})}
+	send := func() bool {
+		for _, ch := range []chan<- *lineBatch{work, ordered} {
+			select {
+			case ch <- b:
+			case <-stop:
+				return false
+			}
+		}
+		b = &lineBatch{parsed: make(chan struct{})}
+		return true
+	}
 	var off int64
 	for line := 1; ; line++ {
 		data, err := r.ReadSlice('\n')
@@ -225,30 +329,27 @@ func (l *EventLog) load() error {
 			data = long
 		}
 		if err == io.EOF {
-			if len(data) > 0 {
-				return l.cutTornTail(off, data, line)
+			if n := len(b.jobs); n > 0 && len(data) == 0 && b.jobs[n-1].line == line-1 {
+				b.jobs[n-1].last = true
 			}
-			l.size = off
-			return nil
+			if len(b.jobs) == 0 || send() {
+				return loadEnd{off: off, line: line, torn: bytes.Clone(data)}
+			}
+			return loadEnd{off: off}
 		}
 		if err != nil {
-			return fmt.Errorf("talkdesk: reading event log %s: %w", l.path, err)
-		}
-		content := data[:len(data)-1]
-		if len(bytes.TrimSpace(content)) > 0 {
-			if err := l.indexLine(content, off); err != nil {
-				if _, peek := r.Peek(1); peek == io.EOF {
-					// The last line, and not an event: what a power loss
-					// leaves (a block of NUL bytes, say). Cut it like a
-					// torn tail.
-					return l.cutTornTail(off, data, line)
-				}
-				cerr := &CorruptLineError{Path: l.path, Line: line, Offset: off, Err: err}
-				if !l.skipCorrupt {
-					return cerr
-				}
-				l.warn("talkdesk event log: skipped a corrupt line", slog.Int("line", line), slog.Int64("offset", off), slog.String("error", err.Error()))
+			if len(b.jobs) > 0 {
+				send()
 			}
+			return loadEnd{off: off, err: err}
+		}
+		if content := data[:len(data)-1]; len(bytes.TrimSpace(content)) > 0 {
+			// A full batch goes once the next line comes, so that the
+			// last line's batch is still here when the end is known.
+			if len(b.jobs) == linesPerBatch && !send() {
+				return loadEnd{off: off}
+			}
+			b.jobs = append(b.jobs, lineJob{line: line, off: off, data: bytes.Clone(content)})
 		}
 		off += int64(len(data))
 	}
@@ -316,21 +417,14 @@ type indexFields struct {
 	AgentID       string    `json:"agent_id"`
 }
 
-// indexLine indexes the stored line at off.
-func (l *EventLog) indexLine(line []byte, off int64) error {
-	f, err := readIndexFields(line)
-	if err != nil {
-		return err
-	}
-	if f.ID == "" {
-		return errors.New("no event id")
-	}
+// indexParsed indexes the stored line of n bytes at off, whose fields are
+// f, unless its ID is indexed already.
+func (l *EventLog) indexParsed(f *indexFields, off int64, n int) {
 	if _, dup := l.byID[f.ID]; dup {
 		l.warn("talkdesk event log: skipped a second line with the same event id", slog.String("id", f.ID), slog.Int64("offset", off))
-		return nil
+		return
 	}
-	l.insert(newLogEntry(&f, off, len(line)))
-	return nil
+	l.insert(newLogEntry(f, off, n))
 }
 
 // readIndexFields reads the fields the indexes need from a stored line,

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -56,7 +57,8 @@ type EventLog struct {
 
 	entries       []logEntry // in file order, which is commit order
 	byID          map[string]uint32
-	byTime        orderedIndex // entry numbers in (OccurredAt, ID) order
+	repeats       map[string]int // base ID -> the highest n of its repeats base.n
+	byTime        orderedIndex   // entry numbers in (OccurredAt, ID) order
 	byInteraction map[string]keyEntries
 	byContact     map[string]keyEntries
 	byAgent       map[string]keyEntries
@@ -172,6 +174,7 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 		wake:          make(chan struct{}),
 		queued:        make(map[string]*logBatch),
 		byID:          make(map[string]uint32),
+		repeats:       make(map[string]int),
 		byInteraction: make(map[string]keyEntries),
 		byContact:     make(map[string]keyEntries),
 		byAgent:       make(map[string]keyEntries),
@@ -495,6 +498,9 @@ func (l *EventLog) insert(e logEntry) {
 	i := uint32(len(l.entries))
 	l.entries = append(l.entries, e)
 	l.byID[e.id] = i
+	if base, n, ok := repeatOf(e.id); ok && n > l.repeats[base] {
+		l.repeats[base] = n
+	}
 	l.byTime.insert(i, l.less)
 	for _, ix := range []struct {
 		m   map[string]keyEntries
@@ -619,15 +625,11 @@ func (l *EventLog) repeatID(ev *Event) (string, error) {
 		return "", nil
 	}
 	last, n := ev.ID, 1
-	for {
-		next := ev.ID + "." + strconv.Itoa(n+1)
-		if _, ok := l.byID[next]; !ok {
-			if _, queued := l.queued[next]; queued {
-				return "", nil // a repeat on its way: this is its redelivery
-			}
-			break
-		}
-		last, n = next, n+1
+	if k := l.repeats[ev.ID]; k > 1 {
+		last, n = ev.ID+"."+strconv.Itoa(k), k
+	}
+	if _, queued := l.queued[ev.ID+"."+strconv.Itoa(n+1)]; queued {
+		return "", nil // a repeat on its way: this is its redelivery
 	}
 	line, err := l.readLineLocked(l.entries[l.byID[last]])
 	if err != nil {
@@ -643,6 +645,19 @@ func (l *EventLog) repeatID(ev *Event) (string, error) {
 		return "", nil
 	}
 	return ev.ID + "." + strconv.Itoa(n+1), nil
+}
+
+// repeatOf splits the ID of a genuine repeat, base + "." + n with n >= 2.
+func repeatOf(id string) (base string, n int, ok bool) {
+	dot := strings.LastIndexByte(id, '.')
+	if dot <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(id[dot+1:])
+	if err != nil || n < 2 {
+		return "", 0, false
+	}
+	return id[:dot], n, true
 }
 
 // commit writes and syncs batch b, then indexes its events. mu is held on

@@ -760,3 +760,82 @@ func TestEventLogRepeatWindow(t *testing.T) {
 		t.Error("with a window of 0 an identical event a day later was added")
 	}
 }
+
+// TestEventLogFollowResumesAfterReopen: a follower that stops, as its
+// process does, resumes after the last event it handled on the log
+// reopened from the file, missing none and repeating none.
+func TestEventLogFollowResumesAfterReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	evs := fixtureEvents(t)
+	l := openLog(t, path)
+	for _, ev := range evs[:10] {
+		l.Append(context.Background(), ev)
+	}
+	var got []string
+	for ev, err := range l.Follow(context.Background(), EventQuery{}, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = append(got, ev.ID); len(got) == 4 {
+			break
+		}
+	}
+	l.Close()
+	l = openLog(t, path)
+	for _, ev := range evs[10:] {
+		l.Append(context.Background(), ev)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ev, err := range l.Follow(ctx, EventQuery{}, got[len(got)-1]) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = append(got, ev.ID); len(got) == len(evs) {
+			break
+		}
+	}
+	var want []string
+	for _, ev := range evs {
+		want = append(want, ev.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("followed across a reopen: %v, want %v", got, want)
+	}
+}
+
+// BenchmarkEventLogFollowLatency measures the time from Append returning
+// to the event reaching a waiting follower, with the log on disk; it
+// reports p50 and p99.
+func BenchmarkEventLogFollowLatency(b *testing.B) {
+	l, err := OpenEventLog(filepath.Join(b.TempDir(), "events.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan time.Time)
+	go func() {
+		for _, err := range l.Follow(ctx, EventQuery{}, "") {
+			if err != nil {
+				return
+			}
+			got <- time.Now()
+		}
+	}()
+	var delays []time.Duration
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; b.Loop(); i++ {
+		ev, _ := parseEvent(TriggerAgentLogIn, fmt.Appendf(nil, `{"agent_id":"a-%d"}`, i), at)
+		if _, err := l.Append(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+		done := time.Now()
+		delays = append(delays, (<-got).Sub(done))
+	}
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds()), "p99-µs")
+}

@@ -45,12 +45,14 @@ func main() {
 	span := 30 * 24 * time.Hour // a month of events
 	at := func(i int) time.Time {
 		if *inOrder {
-			return base.Add(time.Duration(i) * span / time.Duration(*n))
+			return base.Add(span / time.Duration(*n) * time.Duration(i))
 		}
-		// Writer w appends its own rising range: the w-th slice of the month.
+		// Writer w appends its own rising range: the w-th slice of the
+		// month. (Divide before multiplying: a month in nanoseconds times
+		// a million overflows.)
 		w, k := i%*writers, i / *writers
-		per := *n / *writers
-		return base.Add(time.Duration(w)*span/time.Duration(*writers) + time.Duration(k)*span/time.Duration(*writers)/time.Duration(per+1))
+		slice := span / time.Duration(*writers)
+		return base.Add(time.Duration(w)*slice + time.Duration(k)*(slice/time.Duration(*n / *writers + 1)))
 	}
 
 	fmt.Printf("appending %d inboundCallEnds events from %d writers (%s)\n", *n, *writers, map[bool]string{true: "in time order", false: "64 interleaved fronts"}[*inOrder])

@@ -76,3 +76,11 @@ func locationOrigin(base *url.URL, loc string) string {
 	}
 	return u.Scheme + "://" + u.Host
 }
+
+// CloseIdleConnections closes the idle connections of the wrapped
+// Transport, as http.Client.CloseIdleConnections asks.
+func (t *noRedirects) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

@@ -66,6 +66,8 @@ type EventLog struct {
 
 	syncs int64 // fsyncs done, for Stats
 
+	handledFile *os.File // the handled file, once MarkHandled wrote to it
+
 	beforeWrite func() // tests: runs before each batch is written
 }
 
@@ -74,6 +76,7 @@ type logEntry struct {
 	off                         int64
 	n                           uint32 // line length without the newline
 	typ                         uint8  // index in Triggers() + 1; 0 for an unknown type
+	handled                     bool   // the webhook handlers succeeded (see MarkHandled)
 	at                          int64  // OccurredAt, Unix nanoseconds
 	id                          string
 	interaction, contact, agent string
@@ -122,7 +125,8 @@ const DefaultRepeatWindow = 10 * time.Minute
 // its own (see [Event.HasOwnTime]) whose body is identical to one stored
 // is a redelivery of it when received within W of it, and a new event, a
 // genuine repeat, when received later. A repeat is stored under the ID of
-// the first with ".2", ".3"... appended, and Append sets ev.ID to it.
+// the first with ".2", ".3"... appended, and Append sets ev.ID to it (and,
+// for a redelivery of a repeat, to the repeat's).
 // Events with a time of their own are always redeliveries when identical.
 // d <= 0 makes every identical event a redelivery, as before.
 func WithRepeatWindow(d time.Duration) EventLogOption {
@@ -210,6 +214,10 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 		return nil, err
 	}
 	l.trim()
+	if err := l.loadHandled(); err != nil {
+		l.closeFile()
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -356,6 +364,80 @@ func (l *EventLog) readLines(ordered, work chan<- *lineBatch, stop <-chan struct
 		}
 		off += int64(len(data))
 	}
+}
+
+// handledPath is the file of the IDs whose handlers succeeded, one a line,
+// beside the log.
+func (l *EventLog) handledPath() string { return l.path + ".handled" }
+
+// loadHandled marks the entries named in the handled file. A line cut
+// short by a crash names no entry, and is skipped.
+func (l *EventLog) loadHandled() error {
+	data, err := os.ReadFile(l.handledPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
+	}
+	for id := range strings.Lines(string(data)) {
+		if i, ok := l.byID[strings.TrimSuffix(id, "\n")]; ok {
+			l.entries[i].handled = true
+		}
+	}
+	return nil
+}
+
+// MarkHandled records that the webhook handlers of the stored event id
+// succeeded: the entry is marked, and id is appended to the file
+// path + ".handled" beside the log (not synced: a mark lost in a crash
+// only lets the handlers run once more). An id not stored fails with
+// [ErrNotFound].
+func (l *EventLog) MarkHandled(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrEventLogClosed
+	}
+	i, ok := l.byID[id]
+	if !ok {
+		return fmt.Errorf("talkdesk: event log: event %q: %w", id, ErrNotFound)
+	}
+	if l.entries[i].handled {
+		return nil
+	}
+	if l.f != nil {
+		if l.handledFile == nil {
+			f, err := os.OpenFile(l.handledPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err != nil {
+				return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
+			}
+			l.handledFile = f
+		}
+		if _, err := l.handledFile.WriteString(id + "\n"); err != nil {
+			return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
+		}
+	}
+	l.entries[i].handled = true
+	return nil
+}
+
+// Handled reports whether MarkHandled was called for id, in this process
+// or before the log was last opened.
+func (l *EventLog) Handled(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return false, ErrEventLogClosed
+	}
+	i, ok := l.byID[id]
+	return ok && l.entries[i].handled, nil
 }
 
 // trim gives the entries, grown by appends while the file was read, an
@@ -580,11 +662,16 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 		return false, l.broken
 	}
 	if _, ok := l.byID[ev.ID]; ok {
-		repeat, err := l.repeatID(ev)
-		if err != nil || repeat == "" {
+		id, repeat, err := l.repeatID(ev)
+		if err != nil {
 			return false, err
 		}
-		ev.ID = repeat
+		if id != ev.ID {
+			ev.ID = id // the repeat it is a redelivery of, or its own as a repeat
+		}
+		if !repeat {
+			return false, nil
+		}
 		if line, err = encodeLogLine(ev); err != nil {
 			return false, err
 		}
@@ -617,34 +704,36 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 	return b.err == nil, b.err
 }
 
-// repeatID returns the ID under which ev, whose ID is stored, is a genuine
+// repeatID tells, for ev whose ID is stored, whether it is a genuine
 // repeat of the last event stored with the same body (received more than
-// the repeat window after it), or "" when ev is a redelivery. mu is held.
-func (l *EventLog) repeatID(ev *Event) (string, error) {
+// the repeat window after it), and returns the ID it is stored under as
+// one, or else the ID of the event it is a redelivery of. mu is held.
+func (l *EventLog) repeatID(ev *Event) (id string, repeat bool, err error) {
 	if l.window <= 0 || ev.HasOwnTime() {
-		return "", nil
+		return ev.ID, false, nil
 	}
 	last, n := ev.ID, 1
 	if k := l.repeats[ev.ID]; k > 1 {
 		last, n = ev.ID+"."+strconv.Itoa(k), k
 	}
-	if _, queued := l.queued[ev.ID+"."+strconv.Itoa(n+1)]; queued {
-		return "", nil // a repeat on its way: this is its redelivery
+	next := ev.ID + "." + strconv.Itoa(n+1)
+	if _, queued := l.queued[next]; queued {
+		return next, false, nil // a repeat on its way: this is its redelivery
 	}
 	line, err := l.readLineLocked(l.entries[l.byID[last]])
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	var stored struct {
 		ReceivedAt time.Time `json:"received_at"`
 	}
 	if err := json.Unmarshal(line, &stored); err != nil {
-		return "", fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, last, err)
+		return "", false, fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, last, err)
 	}
 	if ev.ReceivedAt.Sub(stored.ReceivedAt) <= l.window {
-		return "", nil
+		return last, false, nil
 	}
-	return ev.ID + "." + strconv.Itoa(n+1), nil
+	return next, true, nil
 }
 
 // repeatOf splits the ID of a genuine repeat, base + "." + n with n >= 2.
@@ -1214,6 +1303,9 @@ func (l *EventLog) Close() error {
 }
 
 func (l *EventLog) closeFile() error {
+	if l.handledFile != nil {
+		l.handledFile.Close()
+	}
 	if l.f == nil {
 		return nil
 	}

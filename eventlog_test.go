@@ -839,3 +839,36 @@ func BenchmarkEventLogFollowLatency(b *testing.B) {
 	b.ReportMetric(float64(delays[len(delays)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds()), "p99-µs")
 }
+
+// TestEventLogHandledMarks: marks persist across a reopen, in the file
+// beside the log; a mark of an event not stored is ErrNotFound.
+func TestEventLogHandledMarks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	ctx := context.Background()
+	evs := fixtureEvents(t)[:3]
+	l := openLog(t, path)
+	for _, ev := range evs {
+		l.Append(ctx, ev)
+	}
+	if err := l.MarkHandled(ctx, evs[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkHandled(ctx, "not-stored"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("MarkHandled of an unknown ID: %v, want ErrNotFound", err)
+	}
+	l.Close()
+	l = openLog(t, path)
+	for i, ev := range evs {
+		if done, err := l.Handled(ctx, ev.ID); err != nil || done != (i == 1) {
+			t.Errorf("Handled(%d) after reopening = %v, %v", i, done, err)
+		}
+	}
+	mem := openLog(t, "")
+	mem.Append(ctx, evs[0])
+	if err := mem.MarkHandled(ctx, evs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if done, _ := mem.Handled(ctx, evs[0].ID); !done {
+		t.Error("a log in memory forgot its mark")
+	}
+}

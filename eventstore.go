@@ -38,6 +38,19 @@ type EventStore interface {
 	Follow(ctx context.Context, q EventQuery, afterID string) iter.Seq2[*Event, error]
 }
 
+// HandledMarker is implemented by event stores that remember which events
+// the handlers of a [WebhookHandler] have handled, so that a redelivery
+// runs them again only while they have not succeeded: across restarts of
+// the process, and for a store shared by replicas, across replicas.
+// [*EventLog] implements it.
+type HandledMarker interface {
+	// MarkHandled records that the handlers of the stored event id
+	// succeeded.
+	MarkHandled(ctx context.Context, id string) error
+	// Handled reports whether MarkHandled was called for id.
+	Handled(ctx context.Context, id string) (bool, error)
+}
+
 // Events returns the events of s that match q, in (OccurredAt, ID) order,
 // page after page, as Query gives them. Iteration stops at the first error,
 // which it yields with a nil event.

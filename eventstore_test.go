@@ -8,8 +8,12 @@ import (
 	"github.com/talkdeskgo/talkdesk/eventstoretest"
 )
 
-// The file log keeps every promise of an EventStore.
-var _ talkdesk.EventStore = (*talkdesk.EventLog)(nil)
+// The file log keeps every promise of an EventStore, and remembers which
+// events the webhook handlers handled.
+var (
+	_ talkdesk.EventStore    = (*talkdesk.EventLog)(nil)
+	_ talkdesk.HandledMarker = (*talkdesk.EventLog)(nil)
+)
 
 // TestEventLogConformance runs the EventStore conformance suite against the
 // log in a file and in memory.

@@ -203,13 +203,32 @@ func (h *WebhookHandler) Verify(r *http.Request) error {
 // without running the handlers again, and one that arrives while the same
 // ID is being handled waits for that attempt. An event whose handlers
 // failed is not remembered, so its redelivery runs them again.
+//
+// With an event log that is a [HandledMarker] (an [*EventLog] is), the log
+// remembers too, for every stored event and across restarts: the handlers
+// of a stored event run until they succeed once, and not after (a crash
+// between their success and the mark can run them once more). So a handler
+// can rely on this: it runs at least once for every event Talkdesk got a
+// 200 for, and again only after it failed or the process crashed. With a
+// store shared by replicas, two replicas given the same redelivery at the
+// same moment may both run it; make handlers idempotent by event ID where
+// that matters.
 func (h *WebhookHandler) Dispatch(ctx context.Context, ev *Event) error {
 	if ev == nil {
 		return invalid("event", "must not be nil")
 	}
+	marker, _ := h.log.(HandledMarker)
 	if h.log != nil {
-		if _, err := h.log.Append(ctx, ev); err != nil {
+		added, err := h.log.Append(ctx, ev)
+		if err != nil {
 			return fmt.Errorf("talkdesk: storing event %s: %w", ev.ID, err)
+		}
+		if !added && marker != nil {
+			// A redelivery: the store knows whether its handlers succeeded,
+			// before a restart too.
+			if done, err := marker.Handled(ctx, ev.ID); err != nil || done {
+				return err
+			}
 		}
 	}
 	first, release, err := h.seen.begin(ctx, ev.ID)
@@ -217,6 +236,14 @@ func (h *WebhookHandler) Dispatch(ctx context.Context, ev *Event) error {
 		return err
 	}
 	err = h.runHandlers(ctx, ev)
+	if err == nil && marker != nil {
+		if merr := marker.MarkHandled(ctx, ev.ID); merr != nil && h.logger != nil {
+			// The handlers succeeded; only a later redelivery may run
+			// them again.
+			h.logger.LogAttrs(ctx, slog.LevelWarn, "talkdesk webhook: could not mark the event handled",
+				slog.String("event", ev.ID), slog.String("error", merr.Error()))
+		}
+	}
 	release(err == nil)
 	return err
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/talkdeskgo/talkdesk"
 	"github.com/talkdeskgo/talkdesk/internal/testkit"
@@ -63,4 +65,72 @@ func TestWebhookEventLog(t *testing.T) {
 	if len(stored) != ran {
 		t.Fatal("a handler ran although the event was not stored")
 	}
+}
+
+// TestWebhookHandlersRunUntilTheySucceedAcrossRestarts: with an event log,
+// the handlers of a stored event run until they succeed once, and not on
+// a redelivery after that, even to a handler of a new process on the
+// reopened log; a genuine repeat is handled, its redelivery is not.
+func TestWebhookHandlersRunUntilTheySucceedAcrossRestarts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	ctx := context.Background()
+	t0 := time.Date(2025, 1, 1, 9, 0, 0, 0, time.UTC)
+	login := func(received time.Time) *talkdesk.Event {
+		ev, err := talkdesk.ParseEvent(talkdesk.TriggerAgentLogIn, []byte(`{"agent_id":"a-1","agent_name":"Ana"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.ReceivedAt, ev.OccurredAt = received, received
+		return ev
+	}
+	var runs []string
+	fail := true
+	process := func() (*talkdesk.WebhookHandler, *talkdesk.EventLog) {
+		log, err := talkdesk.OpenEventLog(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := talkdesk.NewWebhookHandler(talkdesk.WithEventLog(log))
+		h.HandleAll(func(_ context.Context, ev *talkdesk.Event) error {
+			runs = append(runs, ev.ID)
+			if fail {
+				return errors.New("the CRM is down")
+			}
+			return nil
+		})
+		return h, log
+	}
+
+	h, log := process()
+	first := login(t0)
+	if err := h.Dispatch(ctx, first); err == nil {
+		t.Fatal("the failing handler's error was not returned")
+	}
+	log.Close()
+	fail = false
+	h, log = process() // a restart: the failed event's redelivery runs the handlers again
+	if err := h.Dispatch(ctx, login(t0.Add(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	log.Close()
+	h, log = process() // another restart: the handled event's redelivery does not
+	if err := h.Dispatch(ctx, login(t0.Add(20*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{first.ID, first.ID}; !slices.Equal(runs, want) {
+		t.Fatalf("handler runs %v, want %v: failed, then succeeded once", runs, want)
+	}
+	// A genuine repeat two hours later is handled, under its own ID; its
+	// redelivery is not.
+	repeat := login(t0.Add(2 * time.Hour))
+	if err := h.Dispatch(ctx, repeat); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Dispatch(ctx, login(t0.Add(2*time.Hour+time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{first.ID, first.ID, first.ID + ".2"}; !slices.Equal(runs, want) || repeat.ID != first.ID+".2" {
+		t.Errorf("handler runs %v (the repeat stored as %s), want %v", runs, repeat.ID, want)
+	}
+	log.Close()
 }

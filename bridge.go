@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // DefaultActionMaxBodyBytes is the largest request body an [ActionServer]
@@ -597,11 +596,7 @@ func (v *jsonScalar) UnmarshalJSON(raw []byte) error {
 	case 'n':
 		v.null = true
 	case '"':
-		if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			v.s = string(inner)
-			return nil
-		}
-		return json.Unmarshal(raw, &v.s)
+		v.s = (&member{raw: raw}).str()
 	default:
 		v.s = string(raw) // a number, true or false
 	}

@@ -36,11 +36,24 @@ func (m *member) str() string {
 	if len(m.raw) == 0 || m.raw[0] != '"' {
 		return string(m.raw)
 	}
-	if inner := m.raw[1 : len(m.raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	if inner, ok := plainString(m.raw); ok {
 		return string(inner)
 	}
+	return unquote(m.raw)
+}
+
+// plainString returns the content of the valid JSON string quoted when it
+// reads as it is written (no escapes, valid UTF-8), the common case that
+// needs no decoding.
+func plainString(quoted []byte) ([]byte, bool) {
+	inner := quoted[1 : len(quoted)-1]
+	return inner, bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner)
+}
+
+// unquote decodes the valid JSON string quoted with encoding/json.
+func unquote(quoted []byte) string {
 	var s string
-	_ = json.Unmarshal(m.raw, &s) // raw is a valid JSON string
+	_ = json.Unmarshal(quoted, &s)
 	return s
 }
 
@@ -240,10 +253,10 @@ func eventID(t Trigger, members []member) string {
 		h.buf = append(h.buf, m.key...)
 		switch {
 		case m.raw[0] == '"':
-			if inner := m.raw[1 : len(m.raw)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			if inner, ok := plainString(m.raw); ok {
 				h.writeValue('1', inner) // as it reads: no copy
 			} else {
-				h.writeValue('1', []byte(m.str()))
+				h.writeValue('1', []byte(unquote(m.raw)))
 			}
 		case m.isNull():
 			h.writeValue('3', m.raw)

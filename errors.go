@@ -209,14 +209,9 @@ func isJSONObject(body []byte) bool {
 	return len(body) > 0 && body[0] == '{'
 }
 
-// clean bounds s, strips control characters and removes every non-empty
-// secret.
-func clean(s string, secrets ...string) string {
-	for _, secret := range secrets {
-		if secret != "" && strings.Contains(s, secret) {
-			s = strings.ReplaceAll(s, secret, "[REDACTED]")
-		}
-	}
+// clean bounds s and strips control characters. Secrets are the redactor's
+// to remove (see redactor.clean), before clean.
+func clean(s string) string {
 	if len(s) > maxErrorText {
 		s = s[:maxErrorText] + "..."
 	}

@@ -250,13 +250,15 @@ func (c *Client) attempt(ctx context.Context, r *call, target string, body []byt
 		return outcome{kind: final, err: fmt.Errorf("talkdesk: %s %s: %w", r.method, r.path, err)}
 	}
 	c.setHeaders(req, r, body != nil, tok)
+	// What an answer or a transport error must not repeat, besides the
+	// Client's own secrets: the request's and the token it carried.
+	secrets := append(r.secrets[:len(r.secrets):len(r.secrets)], tok.AccessToken)
 
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		refused, isRefused := gate.refused()
 		gate.close()
-		secrets := append(r.secrets[:len(r.secrets):len(r.secrets)], tok.AccessToken)
 		err = unwrapURLError(err)
 		var redirect *RedirectError
 		if errors.As(err, &redirect) {
@@ -300,7 +302,7 @@ func (c *Client) attempt(ctx context.Context, r *call, target string, body []byt
 		}
 		return outcome{kind: succeeded, resp: &response{StatusCode: status, Header: resp.Header}}
 	}
-	apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), c.secrets, append(r.secrets[:len(r.secrets):len(r.secrets)], tok.AccessToken)...)
+	apiErr := newAPIError(r.method, r.path, status, resp.Header, buf.Bytes(), c.secrets, secrets...)
 	return outcome{kind: answered, status: status, retryAfter: apiErr.RetryAfter, err: apiErr, tok: tok}
 }
 

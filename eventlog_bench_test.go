@@ -246,3 +246,65 @@ func fullScan(path, interactionID string) ([]*Event, error) {
 	})
 	return out, sc.Err()
 }
+
+// storedLine is a stored line of the complete inboundCallEnds fixture.
+func storedLine(b *testing.B) []byte {
+	ev, err := parseEvent(TriggerInboundCallEnds, readEventFixture(b, "inboundCallEnds_complete.json"), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, err := encodeLogLine(ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return line
+}
+
+// BenchmarkReadIndexFields compares what opening a log does with each line
+// (read the index fields, stopping before the payload) with json.Unmarshal
+// of the whole line into them.
+func BenchmarkReadIndexFields(b *testing.B) {
+	line := storedLine(b)
+	b.Run("impl=readIndexFields", func(b *testing.B) {
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			if f, err := readIndexFields(line); err != nil || f.ID == "" {
+				b.Fatal(f, err)
+			}
+		}
+	})
+	b.Run("impl=json.Unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			var f indexFields
+			if err := json.Unmarshal(line, &f); err != nil || f.ID == "" {
+				b.Fatal(f, err)
+			}
+		}
+	})
+}
+
+// BenchmarkReadStoredEvent compares how a query reads a stored line
+// (Event.UnmarshalJSON, which checks the line once) with json.Unmarshal,
+// which checks it and then calls UnmarshalJSON, which checks it again.
+func BenchmarkReadStoredEvent(b *testing.B) {
+	line := storedLine(b)
+	b.Run("impl=UnmarshalJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var ev Event
+			if err := ev.UnmarshalJSON(line); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("impl=json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var ev Event
+			if err := json.Unmarshal(line, &ev); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

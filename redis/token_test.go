@@ -85,69 +85,51 @@ func TestSharedTokenOneRequestForEightClients(t *testing.T) {
 	}
 }
 
-// TestSharedTokenReplacedAfter401 revokes the shared token: the first
-// Client to meet the 401 fetches a new token for everybody, and the second
-// Client takes it from Redis without another token request.
+// TestSharedTokenReplacedAfter401 revokes the shared token, for two
+// Clients with a TokenSource each (two processes) and for two Clients of
+// one TokenSource (one process: each Client's first call is no
+// rejection). The first Client to meet the 401 tells its source, which
+// fetches a new token for everybody; the second takes it from Redis
+// without another token request.
 func TestSharedTokenReplacedAfter401(t *testing.T) {
-	rdb, prefix := testRedis(t)
-	srv, id := newFake(t)
-	a := tokenClient(t, srv, newTokenSource(t, rdb, prefix+"token", fakeBase(srv)))
-	b := tokenClient(t, srv, newTokenSource(t, rdb, prefix+"token", fakeBase(srv)))
-	ctx := context.Background()
-	for _, c := range []*talkdesk.Client{a, b} {
-		if _, err := c.GetContact(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := srv.TokenRequests(); n != 1 {
-		t.Fatalf("before the revocation: %d token requests, want 1", n)
-	}
+	for name, shared := range map[string]bool{"a TokenSource per Client": false, "one TokenSource for both": true} {
+		t.Run(name, func(t *testing.T) {
+			rdb, prefix := testRedis(t)
+			srv, id := newFake(t)
+			ts := newTokenSource(t, rdb, prefix+"token", fakeBase(srv))
+			a, b := tokenClient(t, srv, ts), tokenClient(t, srv, ts)
+			if !shared {
+				b = tokenClient(t, srv, newTokenSource(t, rdb, prefix+"token", fakeBase(srv)))
+			}
+			ctx := context.Background()
+			for _, c := range []*talkdesk.Client{a, b, a, b} {
+				if _, err := c.GetContact(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := srv.TokenRequests(); n != 1 {
+				t.Fatalf("before the revocation: %d token requests, want 1", n)
+			}
 
-	srv.RevokeTokens()
-	for _, c := range []*talkdesk.Client{a, b} {
-		if _, err := c.GetContact(ctx, id); err != nil {
-			t.Fatalf("GetContact after the token was revoked: %v", err)
-		}
-	}
-	if n := srv.TokenRequests(); n != 2 {
-		t.Errorf("after the revocation: %d token requests, want 2 (one new token, shared)", n)
-	}
-	unauthorized := 0
-	for _, r := range srv.Requests() {
-		if r.Status == 401 {
-			unauthorized++
-		}
-	}
-	if unauthorized != 2 {
-		t.Errorf("%d calls got 401, want 2 (each client's first call with the revoked token)", unauthorized)
-	}
-}
-
-// TestOneTokenSourceForTwoClients: one TokenSource may serve several
-// Clients of a process; each Client's first call is no rejection, and a 401
-// makes the Client tell the source, which replaces the token once.
-func TestOneTokenSourceForTwoClients(t *testing.T) {
-	rdb, prefix := testRedis(t)
-	srv, id := newFake(t)
-	ts := newTokenSource(t, rdb, prefix+"token", fakeBase(srv))
-	a, b := tokenClient(t, srv, ts), tokenClient(t, srv, ts)
-	ctx := context.Background()
-	for _, c := range []*talkdesk.Client{a, b, a, b} {
-		if _, err := c.GetContact(ctx, id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := srv.TokenRequests(); n != 1 {
-		t.Fatalf("two Clients of one TokenSource made %d token requests, want 1", n)
-	}
-	srv.RevokeTokens()
-	for _, c := range []*talkdesk.Client{a, b} {
-		if _, err := c.GetContact(ctx, id); err != nil {
-			t.Fatalf("GetContact after the token was revoked: %v", err)
-		}
-	}
-	if n := srv.TokenRequests(); n != 2 {
-		t.Errorf("after the revocation: %d token requests, want 2 (one new token, shared)", n)
+			srv.RevokeTokens()
+			for _, c := range []*talkdesk.Client{a, b} {
+				if _, err := c.GetContact(ctx, id); err != nil {
+					t.Fatalf("GetContact after the token was revoked: %v", err)
+				}
+			}
+			if n := srv.TokenRequests(); n != 2 {
+				t.Errorf("after the revocation: %d token requests, want 2 (one new token, shared)", n)
+			}
+			unauthorized := 0
+			for _, r := range srv.Requests() {
+				if r.Status == 401 {
+					unauthorized++
+				}
+			}
+			if unauthorized != 2 {
+				t.Errorf("%d calls got 401, want 2 (each client's first call with the revoked token)", unauthorized)
+			}
+		})
 	}
 }
 

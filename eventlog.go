@@ -987,8 +987,9 @@ func (l *EventLog) Events(ctx context.Context, q EventQuery) iter.Seq2[*Event, e
 // new one as its batch is committed, woken by the commit itself, until ctx
 // is done, when it yields ctx's error. See [EventStore] for the promises;
 // afterID not stored gives an error matching [ErrNotFound], a closed log
-// [ErrEventLogClosed]. A follower reads the lines from the file, at most
-// 256 entries at a time under the read lock, and spawns no goroutine.
+// [ErrEventLogClosed]. A follower reads the lines from the file, scanning
+// at most 4096 entries (and taking at most 256) at a time under the read
+// lock, and spawns no goroutine.
 func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
 		f, err := q.filter()
@@ -1016,7 +1017,10 @@ func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) ite
 			}
 			l.mu.RLock()
 			batch = batch[:0]
-			for ; next < len(l.entries) && len(batch) < 256; next++ {
+			// At most 4096 entries a hold of the read lock, however few
+			// match: a follower with a rare filter does not hold up the
+			// commits while it scans a large log.
+			for stop := min(len(l.entries), next+4096); next < stop && len(batch) < 256; next++ {
 				if e := &l.entries[next]; f.match(e) {
 					batch = append(batch, *e)
 				}

@@ -872,3 +872,29 @@ func TestEventLogHandledMarks(t *testing.T) {
 		t.Error("a log in memory forgot its mark")
 	}
 }
+
+// TestEventLogFollowRareFilter: a filter that matches only the last of
+// 10,000 events is followed to it, across many short scans of the log.
+func TestEventLogFollowRareFilter(t *testing.T) {
+	l := openLog(t, "")
+	ctx := context.Background()
+	var last *Event
+	for i := range 10_000 {
+		ev, err := parseEvent(TriggerAgentLogIn, fmt.Appendf(nil, `{"agent_id":"a-%d"}`, i), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		last = ev
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for ev, err := range l.Follow(fctx, EventQuery{AgentID: "a-9999"}, "") {
+		if err != nil || ev.ID != last.ID {
+			t.Fatalf("Follow of the last agent: %v, %v; want its event", ev, err)
+		}
+		break
+	}
+}

@@ -1,0 +1,315 @@
+package tdpostgres
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+)
+
+func callEvent(t *testing.T, n int) *talkdesk.Event {
+	t.Helper()
+	ev, err := talkdesk.ParseEvent(talkdesk.TriggerInboundCallEnds, body(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func mustAppend(t *testing.T, s *Store, evs ...*talkdesk.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		if _, err := s.Append(context.Background(), ev); err != nil {
+			t.Fatalf("Append %s: %v", ev.ID, err)
+		}
+	}
+}
+
+// TestFollowNeverSkips holds one transaction open, with its row inserted,
+// while later appends commit: the held row has the smaller sequence
+// number, so a follower reading "after the last sequence number seen"
+// would pass it by. Follow waits for it and delivers every event once.
+func TestFollowNeverSkips(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	first := callEvent(t, 0)
+	mustAppend(t, s, first)
+
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	held := callEvent(t, 1)
+	r, err := newRow(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols columns
+	cols.add(r)
+	if _, err := tx.Exec(ctx, s.insertSQL, cols.args(s.channel)...); err != nil {
+		t.Fatal(err)
+	}
+
+	got := make(chan string, 100)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ended := make(chan error, 1)
+	go func() {
+		for ev, err := range s.Follow(fctx, talkdesk.EventQuery{}, first.ID) {
+			if err != nil {
+				ended <- err
+				return
+			}
+			got <- ev.ID
+		}
+	}()
+	var later []*talkdesk.Event
+	for n := 2; n < 7; n++ {
+		later = append(later, callEvent(t, n))
+	}
+	mustAppend(t, s, later...) // committed, while the held transaction is open
+
+	var heldSeq, minLater int64
+	if err := tx.QueryRow(ctx, s.sql(`SELECT seq FROM {{s}}.events WHERE id = $1`), held.ID).Scan(&heldSeq); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pool.QueryRow(ctx, s.sql(`SELECT min(seq) FROM {{s}}.events WHERE id <> $1`), first.ID).Scan(&minLater); err != nil {
+		t.Fatal(err)
+	}
+	if heldSeq >= minLater {
+		t.Fatalf("the held row has sequence number %d, the later ones from %d: the test does not hold what it means to", heldSeq, minLater)
+	}
+	// The later events are committed, but the follower must not pass the
+	// held one: it waits. (Its wake-ups came with each commit.)
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case id := <-got:
+		t.Fatalf("Follow delivered %s while an older transaction was open", id)
+	default:
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string{held.ID}, idsOf(later)...)
+	var order []string
+	for range want {
+		select {
+		case id := <-got:
+			order = append(order, id)
+		case err := <-ended:
+			t.Fatal(err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("followed %v, then nothing", order)
+		}
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("followed %v, want %v", order, want)
+	}
+}
+
+func idsOf(evs []*talkdesk.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		out = append(out, ev.ID)
+	}
+	return out
+}
+
+// TestFollowAcrossReplicas: an event appended through one Store reaches a
+// follower of another, on its own pool, woken by NOTIFY.
+func TestFollowAcrossReplicas(t *testing.T) {
+	a := openStore(t)
+	b := openOn(t, testPool(t), WithSchema(a.schema))
+	b.poll = time.Hour // only NOTIFY can wake it
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	got := make(chan string, 10)
+	go func() {
+		for ev, err := range b.Follow(ctx, talkdesk.EventQuery{}, "") {
+			if err != nil {
+				return
+			}
+			got <- ev.ID
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // let it catch up and wait
+	for n := range 3 {
+		ev := callEvent(t, n)
+		mustAppend(t, a, ev)
+		select {
+		case id := <-got:
+			if id != ev.ID {
+				t.Fatalf("followed %s, want %s", id, ev.ID)
+			}
+		case <-ctx.Done():
+			t.Fatal("an append through one replica did not reach a follower of another")
+		}
+	}
+}
+
+// pgctl runs pg_ctl on the test server (TALKDESK_TEST_POSTGRES_CTL, set by
+// scripts/postgres).
+func pgctl(t *testing.T, args ...string) {
+	t.Helper()
+	ctl := strings.Fields(os.Getenv("TALKDESK_TEST_POSTGRES_CTL"))
+	out, err := exec.Command(ctl[0], append(ctl[1:], args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_ctl %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestServerRestart stops PostgreSQL in the middle of a run and starts it
+// again: meanwhile Append fails at once (the webhook answers 500 and
+// Talkdesk delivers again), Query and Follow return errors; after, the
+// same Store appends, queries and follows again, without a restart of the
+// process, and a follower that resumes after its last event misses none.
+func TestServerRestart(t *testing.T) {
+	if os.Getenv("TALKDESK_TEST_POSTGRES_CTL") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TALKDESK_TEST_POSTGRES_CTL is not set: run the tests with scripts/postgres")
+		}
+		t.Skip("needs TALKDESK_TEST_POSTGRES_CTL: run the tests with ../scripts/postgres")
+	}
+	s := openStore(t)
+	ctx := context.Background()
+
+	// A follower as a user writes one: on an error, follow again after
+	// the last event handled.
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	followed := make(chan string, 1000)
+	go func() {
+		last := ""
+		for fctx.Err() == nil {
+			for ev, err := range s.Follow(fctx, talkdesk.EventQuery{}, last) {
+				if err != nil {
+					time.Sleep(100 * time.Millisecond)
+					break
+				}
+				last = ev.ID
+				followed <- ev.ID
+			}
+		}
+	}()
+
+	var want []string
+	for n := range 50 {
+		ev := callEvent(t, n)
+		mustAppend(t, s, ev)
+		want = append(want, ev.ID)
+	}
+
+	pgctl(t, "-w", "-m", "fast", "stop")
+	stopped := true
+	t.Cleanup(func() {
+		if stopped {
+			pgctl(t, "-w", "start")
+		}
+	})
+	down := callEvent(t, 50)
+	actx, acancel := context.WithTimeout(ctx, 20*time.Second)
+	_, err := s.Append(actx, down)
+	acancel()
+	if err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Append with the server down: %v, want a database error at once", err)
+	}
+	if _, err := s.Query(ctx, talkdesk.EventQuery{}); err == nil {
+		t.Error("Query with the server down succeeded")
+	}
+	for ev, err := range s.Follow(ctx, talkdesk.EventQuery{}, "") {
+		if err == nil {
+			t.Errorf("Follow with the server down yielded %s", ev.ID)
+		}
+		break
+	}
+	pgctl(t, "-w", "start")
+	stopped = false
+
+	// The same Store, without reopening: the pool connects again.
+	var added bool
+	for try := 0; ; try++ {
+		added, err = s.Append(ctx, down) // Talkdesk delivers again
+		if err == nil || try == 50 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || !added {
+		t.Fatalf("Append after the server came back: %v, %v", added, err)
+	}
+	want = append(want, down.ID)
+	for n := 51; n < 100; n++ {
+		ev := callEvent(t, n)
+		mustAppend(t, s, ev)
+		want = append(want, ev.ID)
+	}
+	page, err := s.Query(ctx, talkdesk.EventQuery{Limit: 1000})
+	if err != nil || len(page.Events) != len(want) {
+		t.Fatalf("Query after the server came back: %d events, %v; want %d", len(page.Events), err, len(want))
+	}
+	var got []string
+	for len(got) < len(want) {
+		select {
+		case id := <-followed:
+			got = append(got, id)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("followed %d of %d events", len(got), len(want))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the follower missed, repeated or reordered events across the restart")
+	}
+}
+
+// TestMigrate: replicas that start together migrate once; Migrate again is
+// harmless; a schema newer than the code is refused, not touched.
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := freshSchema(t, pool)
+	errs := make(chan error, 6)
+	for range 6 {
+		go func() {
+			s, err := Open(ctx, testPool(t), WithSchema(schema))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			errs <- s.Migrate(ctx)
+		}()
+	}
+	for range 6 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Migrate: %v", err)
+		}
+	}
+	s := openOn(t, pool, WithSchema(schema)) // and once more
+	var versions []int
+	rows, _ := pool.Query(ctx, s.sql(`SELECT version FROM {{s}}.schema_version ORDER BY version`))
+	for rows.Next() {
+		var v int
+		rows.Scan(&v)
+		versions = append(versions, v)
+	}
+	if rows.Err() != nil || !slices.Equal(versions, []int{SchemaVersion}) {
+		t.Errorf("schema versions %v, %v; want [%d]", versions, rows.Err(), SchemaVersion)
+	}
+	mustAppend(t, s, callEvent(t, 1))
+	if _, err := pool.Exec(ctx, s.sql(`INSERT INTO {{s}}.schema_version (version) VALUES ($1)`), SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Migrate of a newer schema: %v, want a refusal", err)
+	}
+	if rows, _ := countRows(t, s); rows != 1 {
+		t.Errorf("after a refused Migrate the table holds %d rows, want 1", rows)
+	}
+}

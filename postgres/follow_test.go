@@ -313,3 +313,32 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("after a refused Migrate the table holds %d rows, want 1", rows)
 	}
 }
+
+// TestLastID: following after LastID gives only what is appended next.
+func TestLastID(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if id, err := s.LastID(ctx); id != "" || err != nil {
+		t.Fatalf("LastID of an empty log: %q, %v", id, err)
+	}
+	old := []*talkdesk.Event{callEvent(t, 5), callEvent(t, 1)}
+	mustAppend(t, s, old...)
+	last, err := s.LastID(ctx)
+	if err != nil || last != old[1].ID {
+		t.Fatalf("LastID = %q, %v; want the last appended, %s", last, err, old[1].ID)
+	}
+	next := callEvent(t, 3)
+	mustAppend(t, s, next)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for ev, err := range s.Follow(fctx, talkdesk.EventQuery{}, last) {
+		if err != nil || ev.ID != next.ID {
+			t.Errorf("Follow after LastID gave %v, %v; want %s", ev, err, next.ID)
+		}
+		break
+	}
+	s.Close()
+	if _, err := s.LastID(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("LastID after Close: %v, want ErrClosed", err)
+	}
+}

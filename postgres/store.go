@@ -896,6 +896,25 @@ func followError(ctx context.Context, err error) error {
 	return fmt.Errorf("tdpostgres: follow: %w", err)
 }
 
+// LastID returns the ID of the last event Follow can deliver now, "" when
+// there is none: Follow after it yields only the events committed from
+// then on, as a dashboard that shows what happens next wants.
+func (s *Store) LastID(ctx context.Context) (string, error) {
+	if err := s.usable(); err != nil {
+		return "", err
+	}
+	var id string
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT id FROM {{s}}.events WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY tx DESC, seq DESC LIMIT 1`)).Scan(&id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("tdpostgres: last ID: %w", err)
+	}
+	return id, nil
+}
+
 // MarkHandled records that the handlers of the stored event id
 // succeeded, for every replica ([talkdesk.HandledMarker]).
 func (s *Store) MarkHandled(ctx context.Context, id string) error {

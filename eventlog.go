@@ -865,6 +865,19 @@ func checkEvent(ctx context.Context, ev *Event) ([]byte, error) {
 	return line, nil
 }
 
+// Validate reports whether a conversation log can hold e and read it back:
+// an ID, a Type that is one of [Triggers], OccurredAt and ReceivedAt within
+// the times an Event can hold (1677-09-21 to 2262-04-11), and a Raw body
+// (or, without one, a payload) that reads back as an event. Otherwise it
+// fails with a [*ValidationError], which matches [ErrInvalid]. Every
+// [EventStore]'s Append checks this before it stores anything, so that no
+// stored event can make a page unreadable; a store of your own should too
+// (the package eventstoretest checks that it does).
+func (e *Event) Validate() error {
+	_, err := checkEvent(context.Background(), e)
+	return err
+}
+
 // EventLogStats counts what an EventLog holds and has done.
 type EventLogStats struct {
 	Events int   // events stored

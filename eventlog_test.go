@@ -898,3 +898,29 @@ func TestEventLogFollowRareFilter(t *testing.T) {
 		break
 	}
 }
+
+// TestEventValidate: Validate is the check of Append, for stores of other
+// packages.
+func TestEventValidate(t *testing.T) {
+	good := fixtureEvents(t)[0]
+	if err := good.Validate(); err != nil {
+		t.Fatalf("Validate of a parsed event: %v", err)
+	}
+	for name, change := range map[string]func(*Event){
+		"no ID":                    func(e *Event) { e.ID = "" },
+		"unknown type":             func(e *Event) { e.Type = "callHappened" },
+		"occurred in year 3000":    func(e *Event) { e.OccurredAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"received in year 1000":    func(e *Event) { e.ReceivedAt = time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"a raw body not an object": func(e *Event) { e.Raw = json.RawMessage(`[1,2]`) },
+	} {
+		ev := *good
+		change(&ev)
+		if err := ev.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Validate of an event with %s: %v, want ErrInvalid", name, err)
+		}
+	}
+	var nilEvent *Event
+	if err := nilEvent.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Validate of nil: %v, want ErrInvalid", err)
+	}
+}

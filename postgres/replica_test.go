@@ -51,7 +51,7 @@ func deliver(client *http.Client, base string, b []byte) int {
 }
 
 // countRows returns the rows of the events table and how many distinct IDs.
-func countRows(t *testing.T, s *Store) (rows, ids int) {
+func countRows(t testing.TB, s *Store) (rows, ids int) {
 	t.Helper()
 	err := s.pool.QueryRow(context.Background(), s.sql(`SELECT count(*), count(DISTINCT id) FROM {{s}}.events`)).Scan(&rows, &ids)
 	if err != nil {

@@ -1,0 +1,172 @@
+package tdpostgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/talkdeskgo/talkdesk"
+)
+
+// benchEvent returns a complete inboundCallEnds event of about 2.9 KB
+// stored, as scripts/eventlog-scale makes them.
+func benchEvent(tb testing.TB, i int) *talkdesk.Event {
+	at := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+	body, _ := json.Marshal(map[string]string{
+		"event": "call_finished", "account_id": "5d1c8e2f3a4b5c6d7e8f9a0b", "contact_phone_number": "+351912345678",
+		"total_duration": "187", "duration": "154", "waiting_time": "21", "hold_time": "12", "in_business_hours": "true",
+		"recording_url": "https://recordings.talkdeskapp.com/r/9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d.mp3", "hangup": "agent",
+		"talkdesk_phone_number": "+14155550100", "talkdesk_phone_display_name": "Support line",
+		"contact_name": "Ada Lovelace", "contact_email": "ada@example.com", "agent_name": "Ana Sousa", "agent_email": "ana@example.com",
+		"ring_groups": "support,sales", "tags": "vip, returning, billing", "agent_tags": "tier2", "phone_vip": "no",
+		"disposition_code": "resolved", "notes": fmt.Sprintf("%0900d", i),
+		"call_id": fmt.Sprintf("CA%030d", i), "interaction_id": fmt.Sprintf("int-%012d", i),
+		"contact_id": fmt.Sprintf("contact-%06d", i%50_000), "agent_id": fmt.Sprintf("agent-%03d", i%300),
+		"start_time": at.Add(-3 * time.Minute).Format(time.RFC3339), "timestamp": at.Format(time.RFC3339),
+	})
+	ev, err := talkdesk.ParseEvent(talkdesk.TriggerInboundCallEnds, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ev
+}
+
+// naiveSQL stores one event per statement, each its own transaction: the
+// way to beat.
+const naiveSQL = `INSERT INTO {{s}}.events (id, type, event_name, occurred_ns, occurred_at, received_at,
+	account_id, interaction_id, call_id, contact_id, agent_id,
+	actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19)
+ON CONFLICT (id) DO NOTHING`
+
+// serverCPU returns the CPU time used so far by the PostgreSQL server:
+// its postmaster and every process it started (backends, WAL writer,
+// checkpointer...), from /proc.
+func serverCPU(tb testing.TB, pool *pgxpool.Pool) time.Duration {
+	var backend int
+	if err := pool.QueryRow(context.Background(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
+		tb.Fatal(err)
+	}
+	postmaster := procField(backend, 4) // ppid
+	if postmaster == 0 {
+		tb.Skip("no /proc view of the server: it runs elsewhere")
+	}
+	ticks := 0
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if pid == postmaster || procField(pid, 4) == postmaster {
+			ticks += procField(pid, 14) + procField(pid, 15) // utime + stime
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// procField returns field i of /proc/pid/stat, numbered as in proc(5):
+// 3 is the state, 4 the parent, 14 and 15 the user and system time.
+func procField(pid, i int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if i < 3 || i-3 >= len(fields) {
+		return 0
+	}
+	n, _ := strconv.Atoi(fields[i-3])
+	return n
+}
+
+// BenchmarkAppend appends b.N events of 2.9 KB from 64 writers, one
+// INSERT per event in its own transaction (naive) against the Store's
+// group commit, and reports events/s, the p99 latency of an append and
+// the server's CPU per event.
+//
+//	scripts/postgres bash -c 'cd postgres && go test -run - -bench Append -benchtime 20000x'
+func BenchmarkAppend(b *testing.B) {
+	const writers = 64
+	for _, mode := range []string{"naive", "group"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			cfg, err := pgxpool.ParseConfig(testURL(b))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if mode == "naive" {
+				cfg.MaxConns = writers
+			}
+			pool, err := pgxpool.NewWithConfig(ctx, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(pool.Close)
+			s := openOn(b, pool, WithSchema(freshSchema(b, pool)))
+			evs := make([]*talkdesk.Event, b.N)
+			rows := make([]*row, b.N)
+			for i := range evs {
+				evs[i] = benchEvent(b, i)
+				if mode == "naive" { // the Store does this in Append
+					if rows[i], err = newRow(evs[i]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			naive := s.sql(naiveSQL)
+			lat := make([]time.Duration, b.N)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			cpu0 := serverCPU(b, pool)
+			b.ResetTimer()
+			start := time.Now()
+			for range writers {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1) - 1)
+						if i >= b.N {
+							return
+						}
+						t0 := time.Now()
+						if mode == "naive" {
+							r := rows[i]
+							_, err = pool.Exec(ctx, naive, r.id, r.typ, r.name, r.occurredNs, r.occurredAt, r.receivedAt,
+								r.account, r.interaction, r.call, r.contact, r.agent,
+								r.actorType, r.actorID, r.actorName, r.actorEmail, r.payload, r.raw, r.warnings, r.line)
+						} else {
+							_, err = s.Append(ctx, evs[i])
+						}
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						lat[i] = time.Since(t0)
+					}
+				})
+			}
+			wg.Wait()
+			el := time.Since(start)
+			b.StopTimer()
+			cpu := serverCPU(b, pool) - cpu0
+			if n, _ := countRows(b, s); n != b.N {
+				b.Fatalf("stored %d events of %d", n, b.N)
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(b.N)/el.Seconds(), "events/s")
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "server-cpu-us/event")
+		})
+	}
+}

@@ -122,10 +122,10 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, erro
 		return nil, &talkdesk.ValidationError{Field: "pool", Reason: "must not be nil"}
 	}
 	s := &Store{
-		pool:     pool,
-		schema:   "talkdesk",
-		window:   talkdesk.DefaultRepeatWindow,
-		timeout:  10 * time.Second,
+		pool:    pool,
+		schema:  "talkdesk",
+		window:  talkdesk.DefaultRepeatWindow,
+		timeout: 10 * time.Second,
 		// One group in the database at a time, of up to 256 events: with
 		// 64 writers on 2 cores it stored more events a second than 2, 3
 		// or 4 groups at once, with less server CPU per event and a lower

@@ -34,3 +34,23 @@ func TestEventLogConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestEventLogHandlerConformance runs the HTTP suite over the log in a file
+// and in memory.
+func TestEventLogHandlerConformance(t *testing.T) {
+	for name, path := range map[string]func(t *testing.T) string{
+		"file":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "events.jsonl") },
+		"memory": func(*testing.T) string { return "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			eventstoretest.TestEventLogHandler(t, func(t *testing.T) talkdesk.EventStore {
+				l, err := talkdesk.OpenEventLog(path(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { l.Close() })
+				return l
+			})
+		})
+	}
+}

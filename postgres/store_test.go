@@ -87,3 +87,9 @@ func openOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Store {
 func TestConformance(t *testing.T) {
 	eventstoretest.TestStore(t, func(t *testing.T) talkdesk.EventStore { return openStore(t) })
 }
+
+// TestEventLogHandler serves the PostgreSQL store over HTTP, through the
+// SDK's handler: the same suite as the file log's.
+func TestEventLogHandler(t *testing.T) {
+	eventstoretest.TestEventLogHandler(t, func(t *testing.T) talkdesk.EventStore { return openStore(t) })
+}

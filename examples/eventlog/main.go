@@ -10,6 +10,15 @@
 // an answer is lost. Then it prints the timeline of one interaction and
 // exports the day's events as JSON Lines to stdout.
 //
+// The same server serves the log over HTTP (talkdesk.NewEventLogHandler)
+// under /log/, for tools in any language, with an API key
+// (TALKDESK_EVENTLOG_API_KEY, or one made up for the run): the example
+// reads one page through it. With -serve it keeps serving until
+// interrupted, and prints curl lines for a page, an export and the live
+// stream:
+//
+//	TALKDESK_EVENTLOG_API_KEY=secret-key go run ./examples/eventlog -serve 127.0.0.1:8080
+//
 // The log is a JSON Lines file (-log; a temporary file by default): run it
 // twice with the same -log and the second run finds the first run's events
 // and stores no duplicate.
@@ -17,6 +26,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -51,6 +63,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("eventlog", flag.ContinueOnError)
 	flags.SetOutput(out)
 	logPath := flags.String("log", "", "the event log file (default: a new temporary file)")
+	serve := flags.String("serve", "", "after the demo, keep serving the log over HTTP at this address (host:port) until interrupted")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +93,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	handler := talkdesk.NewWebhookHandler(talkdesk.WithEventLog(log))
 	mux := http.NewServeMux()
 	mux.Handle("/talkdesk/", handler)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+
+	// The log over HTTP, read-only, behind an API key.
+	apiKey := os.Getenv("TALKDESK_EVENTLOG_API_KEY")
+	if apiKey == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		apiKey = hex.EncodeToString(b)
+	}
+	logAPI, err := talkdesk.NewEventLogHandler(log, talkdesk.WithAPIKeys(apiKey))
+	if err != nil {
+		return err
+	}
+	mux.Handle("/log/", logAPI)
+
+	addr := "127.0.0.1:0"
+	if *serve != "" {
+		addr = *serve
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -163,6 +194,39 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "  %s  %-32s %-7s %s\n", ev.OccurredAt.Format("15:04:05"), ev.Type, ev.Actor.Type, describe(ev))
+	}
+
+	// The same, over HTTP, as a BI tool or a script would ask.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		"http://"+ln.Addr().String()+"/log/events?interaction_id="+first.interaction, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	var page struct {
+		Events     []json.RawMessage `json:"events"`
+		NextCursor string            `json:"next_cursor"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /log/events: %s, %v", resp.Status, err)
+	}
+	fmt.Fprintf(out, "\nOver HTTP, GET /log/events?interaction_id=%s: %d events\n", first.interaction, len(page.Events))
+
+	if *serve != "" {
+		base := "http://" + ln.Addr().String() + "/log/events"
+		fmt.Fprintf(out, "\nServing the log until interrupted. Try:\n"+
+			"  curl -H 'Authorization: Bearer %[1]s' '%[2]s?agent_id=ag-miguel&limit=2'\n"+
+			"  curl -H 'Authorization: Bearer %[1]s' -H 'Accept: application/x-ndjson' '%[2]s?since=%[3]s'\n"+
+			"  curl -N -H 'Authorization: Bearer %[1]s' '%[2]s/stream?type=inboundCallEnds'\n",
+			apiKey, base, day.Format(time.RFC3339))
+		<-ctx.Done()
+		return nil
 	}
 
 	fmt.Fprintf(out, "\nExport of %s (JSON Lines):\n", day.Format("2006-01-02"))

@@ -22,6 +22,7 @@ func TestEventLogExample(t *testing.T) {
 	for _, want := range []string{
 		"Received 12 deliveries; the log holds 11 events",
 		"Timeline of interaction int-7a41c9e0:",
+		"Over HTTP, GET /log/events?interaction_id=int-7a41c9e0: 3 events",
 		"inboundCallEnds                  agent   ended after 2m34s with Miguel Santos",
 		"Export of " + start.Format("2006-01-02") + " (JSON Lines):",
 	} {

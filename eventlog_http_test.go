@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -199,4 +201,73 @@ func BenchmarkEventLogHandlerExport(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// failingStore is a log whose Query fails from the nth call on, as a
+// database that goes away mid-export.
+type failingStore struct {
+	*talkdesk.EventLog
+	calls, failFrom int
+}
+
+var errStoreDown = errors.New("store down: connection to 10.0.0.7:5432 refused")
+
+func (s *failingStore) Query(ctx context.Context, q talkdesk.EventQuery) (*talkdesk.EventPage, error) {
+	if s.calls++; s.calls >= s.failFrom {
+		return nil, errStoreDown
+	}
+	return s.EventLog.Query(ctx, q)
+}
+
+// TestEventLogHandlerStoreErrors: an error of the store is a 500 whose text
+// is logged, not shown; one in the middle of an export cuts the answer
+// short, so the client cannot take it for complete.
+func TestEventLogHandlerStoreErrors(t *testing.T) {
+	l, _ := writeLog(t, 2500)
+	var logs bytes.Buffer
+	for _, tc := range []struct {
+		name     string
+		failFrom int
+		accept   string
+	}{
+		{"page", 1, ""},
+		{"export, at once", 1, "application/x-ndjson"},
+		{"export, after its first page", 2, "application/x-ndjson"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			store := &failingStore{EventLog: l, failFrom: tc.failFrom}
+			h, err := talkdesk.NewEventLogHandler(store, talkdesk.WithAPIKeys("key"),
+				talkdesk.WithEventLogHandlerLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/events", nil)
+			req.Header.Set("Authorization", "Bearer key")
+			req.Header.Set("Accept", tc.accept)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, readErr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tc.failFrom == 1 {
+				if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "10.0.0.7") {
+					t.Errorf("%d %s; want a 500 that does not show the store's error", resp.StatusCode, body)
+				}
+			} else {
+				if resp.StatusCode != http.StatusOK || readErr == nil {
+					t.Errorf("%d, %d bytes, read error %v; want the export cut short with an error", resp.StatusCode, len(body), readErr)
+				}
+				if n := bytes.Count(body, []byte("\n")); n < 500 || n >= 2500 {
+					t.Errorf("%d lines before the cut, want (most of) the first page's 1000", n)
+				}
+			}
+			if !strings.Contains(logs.String(), "10.0.0.7") {
+				t.Errorf("the store's error is not logged:\n%s", logs.String())
+			}
+		})
+	}
 }

@@ -1,8 +1,11 @@
 package tdpostgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"slices"
@@ -222,6 +225,15 @@ func TestServerRestart(t *testing.T) {
 	}
 	if _, err := s.Query(ctx, talkdesk.EventQuery{}); err == nil {
 		t.Error("Query with the server down succeeded")
+	}
+	// A webhook delivery meanwhile is answered 500: Talkdesk delivers again.
+	wh := talkdesk.NewWebhookHandler(talkdesk.WithEventLog(s))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/inboundCallEnds", bytes.NewReader(body(50)))
+	req.Header.Set("Content-Type", "application/json")
+	wh.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("a delivery with the server down: %d, want 500", rec.Code)
 	}
 	for ev, err := range s.Follow(ctx, talkdesk.EventQuery{}, "") {
 		if err == nil {

@@ -155,6 +155,9 @@ func (h *EventLogHandler) String() string {
 	return fmt.Sprintf("talkdesk.EventLogHandler{keys: %d, auth func: %t, streams per client: %d}", len(h.keys), h.auth != nil, h.streamLimit)
 }
 
+// GoString is String, so that %#v shows no digest of a key either.
+func (h *EventLogHandler) GoString() string { return h.String() }
+
 // ServeHTTP answers a request as [EventLogHandler] says.
 func (h *EventLogHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client, ok := h.authenticate(r)

@@ -52,7 +52,8 @@ func (s *sweep) note(vals ...any) {
 
 // TestSecretSweep drives every part of the SDK that holds a secret (the
 // client secret, access and refresh tokens, the webhook secret, the
-// presence broker password, a bridge's credentials) through success and
+// presence broker password, a bridge's credentials, the event log's API
+// keys) through success and
 // failure, with every logger at Debug level, the default logger included,
 // and every error collected; then it looks for each secret in all of it.
 func TestSecretSweep(t *testing.T) {
@@ -224,6 +225,40 @@ func TestSecretSweep(t *testing.T) {
 		}
 	}
 	secrets["wrong bridge password"] = bridgePassword + "-wrong"
+
+	// The event log's API keys: right, wrong, a prefix, in every endpoint,
+	// with a store that fails.
+	const apiKey = "log-key-3e9b1f77c2"
+	secrets["event log API key"] = apiKey
+	secrets["wrong event log API key"] = apiKey + "-wrong"
+	events, err := talkdesk.OpenEventLog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	logAPI, err := talkdesk.NewEventLogHandler(events, talkdesk.WithAPIKeys(apiKey, "other-key-1"),
+		talkdesk.WithEventLogHandlerLogger(logger), talkdesk.WithHeartbeat(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw.note(logAPI, fmt.Sprintf("%+v %#v", logAPI, logAPI))
+	logger.Info("event log API", "handler", logAPI)
+	ls := httptest.NewServer(logAPI)
+	defer ls.Close()
+	for _, key := range []string{apiKey, apiKey + "-wrong", apiKey[:8]} {
+		for _, path := range []string{"/events?limit=5000", "/events?type=nope", "/events/stream?after=gone", "/events"} {
+			rctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			req, _ := http.NewRequestWithContext(rctx, http.MethodGet, ls.URL+path, nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				sw.note(string(body), resp.Header)
+			}
+			cancel()
+		}
+	}
 
 	// Servers that echo what they were sent. A token endpoint that repeats
 	// the request, Authorization header and form included, in its error,

@@ -794,8 +794,9 @@ const followBatch = 256
 // snapshot): a transaction that commits later always has a larger ID than
 // every row read, so none is skipped, and none is read twice. An event
 // whose Append returned before another's began comes first. The cost is
-// that an unrelated transaction left open on the database holds followers
-// back (not appends) until it ends.
+// that a transaction left open on the same server (on any of its
+// databases: the snapshot's xmin is the server's) holds followers back,
+// not appends, until it ends.
 //
 // Followers wake on NOTIFY from the Append of any replica, and poll every
 // second besides. A database error ends the iteration with the error;
@@ -898,7 +899,10 @@ func followError(ctx context.Context, err error) error {
 
 // LastID returns the ID of the last event Follow can deliver now, "" when
 // there is none: Follow after it yields only the events committed from
-// then on, as a dashboard that shows what happens next wants.
+// then on, as a dashboard that shows what happens next wants. While a
+// transaction older than the last appends is open on the server, it is
+// the last event before that transaction, so Follow after it also yields
+// the few events committed since: none is missed.
 func (s *Store) LastID(ctx context.Context) (string, error) {
 	if err := s.usable(); err != nil {
 		return "", err

@@ -132,6 +132,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
+	before, err := demoEvents(ctx, stores[0])
+	if err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "Deliveries, alternating between two replicas:")
 	day := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	calls := []struct{ interaction, agent, name, groups string }{
@@ -154,20 +158,25 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}); err != nil {
 		return err
 	}
-	// Wait for the follower to print the last event stored.
-	end, err := stores[0].LastID(ctx)
+	// Wait for the follower to print the events this run stored (none
+	// when an earlier run stored them).
+	after, err := demoEvents(ctx, stores[0])
 	if err != nil {
 		return err
 	}
-	timeout := time.After(10 * time.Second)
-	for id, ok := last, true; id != end; {
+	for id := range before {
+		delete(after, id)
+	}
+	timeout := time.After(30 * time.Second)
+	for len(after) > 0 {
 		select {
-		case id, ok = <-followed:
+		case id, ok := <-followed:
 			if !ok {
 				return errors.New("the follower stopped before the last event")
 			}
+			delete(after, id)
 		case <-timeout:
-			return errors.New("the follower did not get the last event")
+			return errors.New("the follower did not get every event")
 		}
 	}
 	stopFollowing()
@@ -198,4 +207,20 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "  %s  %-10s %-14s %d\n", d.Format(time.DateOnly), agent, name, n)
 	}
 	return rows.Err()
+}
+
+// demoEvents returns the IDs of the demo's events that are stored.
+func demoEvents(ctx context.Context, s *tdpostgres.Store) (map[string]bool, error) {
+	ids := map[string]bool{}
+	for _, q := range []talkdesk.EventQuery{
+		{InteractionID: "int-1001"}, {InteractionID: "int-1002"}, {InteractionID: "int-1003"}, {ContactID: "ct-joana"},
+	} {
+		for ev, err := range talkdesk.Events(ctx, s, q) {
+			if err != nil {
+				return nil, err
+			}
+			ids[ev.ID] = true
+		}
+	}
+	return ids, nil
 }

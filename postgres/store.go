@@ -40,6 +40,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -276,6 +277,9 @@ func newRow(ev *talkdesk.Event) (*row, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, err
 	}
+	if !storableID(ev.ID) {
+		return nil, &talkdesk.ValidationError{Field: "event.ID", Reason: fmt.Sprintf("must be valid UTF-8 without NUL, at most %d bytes, to be a key in PostgreSQL", maxKeyText)}
+	}
 	payload, err := encodeJSON(ev.Payload)
 	if err != nil {
 		return nil, &talkdesk.ValidationError{Field: "event.Payload", Reason: err.Error()}
@@ -285,7 +289,7 @@ func newRow(ev *talkdesk.Event) (*row, error) {
 		return nil, err
 	}
 	r := &row{
-		id: ev.ID, typ: string(ev.Type), name: ev.Name,
+		id: ev.ID, typ: string(ev.Type), name: deref(text(ev.Name)),
 		occurredNs: ev.OccurredAt.UnixNano(), occurredAt: ev.OccurredAt.UTC(), receivedAt: ev.ReceivedAt.UTC(),
 		account: text(ev.AccountID), interaction: text(ev.InteractionID), call: text(ev.CallID),
 		contact: text(ev.ContactID), agent: text(ev.AgentID),
@@ -302,6 +306,13 @@ func newRow(ev *talkdesk.Event) (*row, error) {
 		r.warnings = jsonbText(w)
 	}
 	return r, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // encodeJSON is json.Marshal with <, > and & as they are.
@@ -328,10 +339,13 @@ func encodeLine(ev *talkdesk.Event, payload []byte) ([]byte, error) {
 	return line, nil
 }
 
+// text returns s for a nullable text column: NULL for "", else
+// columnText(s).
 func text(s string) *string {
 	if s == "" {
 		return nil
 	}
+	s, _ = columnText(s)
 	return &s
 }
 
@@ -344,6 +358,38 @@ func jsonbText(doc []byte) *string {
 	}
 	s := string(doc)
 	return &s
+}
+
+// maxKeyText bounds a text value the store writes as it is: longer ones,
+// which a B-tree index could not take, are written as a stand-in.
+const maxKeyText = 1024
+
+// columnText returns s as a text column holds it, and exact == true, when
+// PostgreSQL's text and indexes can take s as it is: valid UTF-8, no NUL,
+// at most maxKeyText bytes. Otherwise it returns a stand-in (s made valid,
+// cut to 256 bytes, then U+FFFD, "#" and 32 hex digits of its SHA-256)
+// and exact == false. Queries look a value up by the same stand-in and
+// keep only the events whose own value is the one asked for, so a
+// hostile interaction ID in a body is stored, found, and never fails the
+// group of appends it is committed with. The event itself is kept whole in
+// its line.
+func columnText(s string) (string, bool) {
+	if len(s) <= maxKeyText && utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s, true
+	}
+	sum := sha256.Sum256([]byte(s))
+	clean := strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+	if len(clean) > 256 {
+		clean = strings.ToValidUTF8(clean[:256], "")
+	}
+	return clean + "\uFFFD#" + hex.EncodeToString(sum[:16]), false
+}
+
+// storableID reports whether id can be a key of the events table as it
+// is.
+func storableID(id string) bool {
+	_, exact := columnText(id)
+	return exact
 }
 
 // appendReq is one Append waiting for its group.
@@ -651,6 +697,7 @@ func (s *Store) Query(ctx context.Context, q talkdesk.EventQuery) (*talkdesk.Eve
 	}
 	defer rows.Close()
 	page := &talkdesk.EventPage{}
+	scanned := 0 // rows read: the events of the page, and any a stand-in matched
 	var lastAt int64
 	var lastID string
 	for rows.Next() {
@@ -660,16 +707,19 @@ func (s *Store) Query(ctx context.Context, q talkdesk.EventQuery) (*talkdesk.Eve
 		if err := rows.Scan(&at, &id, &line); err != nil {
 			return nil, fmt.Errorf("tdpostgres: query: %w", err)
 		}
-		if len(page.Events) == limit {
+		if scanned == limit {
 			page.NextCursor = encodeCursor(lastAt, lastID, fp)
 			break
 		}
+		scanned++
 		ev, err := decodeLine(id, line)
 		if err != nil {
 			return nil, err
 		}
-		page.Events = append(page.Events, ev)
 		lastAt, lastID = at, id
+		if matches(&q, ev) {
+			page.Events = append(page.Events, ev)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("tdpostgres: query: %w", err)
@@ -707,10 +757,13 @@ func (b *queryBuilder) clause() string {
 }
 
 // filters adds q's IDs and triggers, the filters of Query and Follow.
+// IDs are looked up as columnText stores them: keep only the events that
+// matches reports.
 func (b *queryBuilder) filters(q talkdesk.EventQuery) error {
 	for _, f := range []struct{ col, v string }{{"interaction_id", q.InteractionID}, {"contact_id", q.ContactID}, {"agent_id", q.AgentID}} {
 		if f.v != "" {
-			b.where(f.col + " = " + b.arg(f.v))
+			v, _ := columnText(f.v)
+			b.where(f.col + " = " + b.arg(v))
 		}
 	}
 	if len(q.Types) > 0 {
@@ -724,6 +777,27 @@ func (b *queryBuilder) filters(q talkdesk.EventQuery) error {
 		b.where("type = ANY(" + b.arg(types) + "::text[])")
 	}
 	return nil
+}
+
+// matches reports whether ev has the IDs q asks for, exactly: a stand-in
+// of columnText can match events with another value. An event reads back
+// with invalid UTF-8 replaced, as encoding/json does: so are q's IDs here.
+func matches(q *talkdesk.EventQuery, ev *talkdesk.Event) bool {
+	return (q.InteractionID == "" || ev.InteractionID == asJSON(q.InteractionID)) &&
+		(q.ContactID == "" || ev.ContactID == asJSON(q.ContactID)) &&
+		(q.AgentID == "" || ev.AgentID == asJSON(q.AgentID))
+}
+
+// asJSON returns s as it reads back from JSON: invalid UTF-8 replaced by
+// U+FFFD, byte by byte, as encoding/json encodes it.
+func asJSON(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b, _ := json.Marshal(s)
+	var out string
+	json.Unmarshal(b, &out)
+	return out
 }
 
 // instantNanos returns t in Unix nanoseconds, with the times before and
@@ -777,7 +851,10 @@ func decodeCursor(s string, fp [8]byte) (at int64, id string, err error) {
 	if !bytes.Equal(b[1:9], fp[:]) {
 		return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: "made by a query with other filters"}
 	}
-	return int64(binary.BigEndian.Uint64(b[9:17])), string(b[17:]), nil
+	if id := string(b[17:]); storableID(id) {
+		return int64(binary.BigEndian.Uint64(b[9:17])), id, nil
+	}
+	return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: "not a cursor of this log"}
 }
 
 // followBatch is how many events Follow reads at a time.
@@ -813,6 +890,10 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 			return
 		}
 		tx, seq := "0", int64(0)
+		if afterID != "" && !storableID(afterID) {
+			yield(nil, fmt.Errorf("tdpostgres: follow after %q: %w", afterID, talkdesk.ErrNotFound))
+			return
+		}
 		if afterID != "" {
 			err := s.pool.QueryRow(ctx, s.sql(`SELECT tx::text, seq FROM {{s}}.events WHERE id = $1`), afterID).Scan(&tx, &seq)
 			switch {
@@ -840,7 +921,7 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 				return
 			}
 			b.args[len(b.args)-2], b.args[len(b.args)-1] = tx, seq
-			evs, lastTx, lastSeq, err := s.followRead(ctx, sql, b.args)
+			evs, lastTx, lastSeq, n, err := s.followRead(ctx, sql, b.args, &q)
 			if err != nil {
 				yield(nil, followError(ctx, err))
 				return
@@ -850,10 +931,10 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 					return
 				}
 			}
-			if len(evs) > 0 {
+			if n > 0 {
 				tx, seq = lastTx, lastSeq
 			}
-			if len(evs) == followBatch {
+			if n == followBatch {
 				continue
 			}
 			timer.Reset(s.poll)
@@ -868,25 +949,30 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 	}
 }
 
-func (s *Store) followRead(ctx context.Context, sql string, args []any) (evs []*talkdesk.Event, tx string, seq int64, err error) {
+// followRead reads the next rows of a follower: the events that match q,
+// the place of the last row read, and how many rows it read.
+func (s *Store) followRead(ctx context.Context, sql string, args []any, q *talkdesk.EventQuery) (evs []*talkdesk.Event, tx string, seq int64, n int, err error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, 0, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		var line []byte
 		if err := rows.Scan(&tx, &seq, &id, &line); err != nil {
-			return nil, "", 0, err
+			return nil, "", 0, 0, err
 		}
+		n++
 		ev, err := decodeLine(id, line)
 		if err != nil {
-			return nil, "", 0, err
+			return nil, "", 0, 0, err
 		}
-		evs = append(evs, ev)
+		if matches(q, ev) {
+			evs = append(evs, ev)
+		}
 	}
-	return evs, tx, seq, rows.Err()
+	return evs, tx, seq, n, rows.Err()
 }
 
 // followError is ctx's own error when ctx ended the read, else err.
@@ -925,6 +1011,9 @@ func (s *Store) MarkHandled(ctx context.Context, id string) error {
 	if err := s.usable(); err != nil {
 		return err
 	}
+	if !storableID(id) {
+		return nil // no such event can be stored
+	}
 	if _, err := s.pool.Exec(ctx, s.sql(`INSERT INTO {{s}}.handled (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`), id); err != nil {
 		return fmt.Errorf("tdpostgres: mark handled: %w", err)
 	}
@@ -935,6 +1024,9 @@ func (s *Store) MarkHandled(ctx context.Context, id string) error {
 func (s *Store) Handled(ctx context.Context, id string) (bool, error) {
 	if err := s.usable(); err != nil {
 		return false, err
+	}
+	if !storableID(id) {
+		return false, nil
 	}
 	var ok bool
 	if err := s.pool.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {{s}}.handled WHERE id = $1)`), id).Scan(&ok); err != nil {

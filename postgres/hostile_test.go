@@ -92,3 +92,31 @@ func TestHostileValues(t *testing.T) {
 		}
 	}
 }
+
+// TestRowRefusedAlone: a row the database refuses (here, by a constraint a
+// DBA added) fails its own Append only, not the others of its group.
+func TestRowRefusedAlone(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	if _, err := s.pool.Exec(ctx, s.sql(`ALTER TABLE {{s}}.events ADD CONSTRAINT no_poison CHECK (interaction_id <> 'int-13')`)); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*talkdesk.Event
+	for n := range 40 {
+		evs = append(evs, callEvent(t, n))
+	}
+	errs := make([]error, len(evs))
+	var wg sync.WaitGroup
+	for i, ev := range evs {
+		wg.Go(func() { _, errs[i] = s.Append(ctx, ev) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i == 13) != (err != nil) {
+			t.Errorf("Append of event %d: %v", i, err)
+		}
+	}
+	if rows, _ := countRows(t, s); rows != len(evs)-1 {
+		t.Errorf("%d rows, want %d", rows, len(evs)-1)
+	}
+}

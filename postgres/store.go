@@ -55,6 +55,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/talkdeskgo/talkdesk"
 )
@@ -513,23 +514,20 @@ func (s *Store) commit(group []*appendReq) {
 		cols.add(r)
 	}
 	inserted := make(map[string]bool, len(rows))
-	err := func() error {
-		res, err := s.pool.Query(ctx, s.insertSQL, cols.args(s.channel)...)
-		if err != nil {
-			return err
-		}
-		defer res.Close()
-		for res.Next() {
-			var id *string
-			if err := res.Scan(&id); err != nil {
-				return err
-			}
-			if id != nil {
-				inserted[*id] = true
+	err := s.insert(ctx, &cols, inserted)
+	var rowErrs map[string]error
+	if err != nil && len(rows) > 1 && rowError(err) {
+		// One row the database refuses fails the whole statement: store
+		// the others one by one, so that it fails alone.
+		err, rowErrs = nil, map[string]error{}
+		for _, r := range rows {
+			var one columns
+			one.add(r)
+			if e := s.insert(ctx, &one, inserted); e != nil {
+				rowErrs[r.id] = fmt.Errorf("tdpostgres: append: %w", e)
 			}
 		}
-		return res.Err()
-	}()
+	}
 	if err != nil {
 		err = fmt.Errorf("tdpostgres: append: %w", err)
 	}
@@ -538,6 +536,8 @@ func (s *Store) commit(group []*appendReq) {
 		switch {
 		case err != nil:
 			req.err = err
+		case rowErrs[r.id] != nil:
+			req.err = rowErrs[r.id]
 		case inserted[r.id]:
 			req.added = true
 		case !r.ownTime && s.window > 0:
@@ -550,6 +550,41 @@ func (s *Store) commit(group []*appendReq) {
 		}
 		close(req.done)
 	}
+}
+
+// insert runs the insert statement for cols and records the IDs it
+// inserted.
+func (s *Store) insert(ctx context.Context, cols *columns, inserted map[string]bool) error {
+	res, err := s.pool.Query(ctx, s.insertSQL, cols.args(s.channel)...)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	for res.Next() {
+		var id *string
+		if err := res.Scan(&id); err != nil {
+			return err
+		}
+		if id != nil {
+			inserted[*id] = true
+		}
+	}
+	return res.Err()
+}
+
+// rowError reports whether err is the database refusing a value (a data
+// exception, a constraint, a limit such as an index row too large), not a
+// failure of the database or the connection.
+func rowError(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || len(pg.Code) < 2 {
+		return false
+	}
+	switch pg.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }
 
 // appendRepeat settles an event without a time of its own whose ID is

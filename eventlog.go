@@ -56,12 +56,15 @@ type EventLog struct {
 	wake     chan struct{} // closed, and replaced, at each commit and at Close: followers wait on it
 
 	entries       []logEntry // in file order, which is commit order
-	byID          map[string]uint32
-	repeats       map[string]int // base ID -> the highest n of its repeats base.n
-	byTime        orderedIndex   // entry numbers in (OccurredAt, ID) order
-	byInteraction map[string]keyEntries
-	byContact     map[string]keyEntries
-	byAgent       map[string]keyEntries
+	byID          hashIndex
+	keyNames      []string                 // contact and agent IDs by number; 0 is ""
+	keyNums       map[string]uint32        // the number of each contact and agent ID
+	repeats       map[string]int           // base ID -> the highest n of its repeats base.n
+	byTime        orderedIndex             // entry numbers in (OccurredAt, ID) order
+	byInteraction hashIndex                // the first entry of each interaction
+	interactions  map[uint32]*orderedIndex // by first entry: the interactions of two entries or more
+	byContact     map[uint32]keyEntries    // by key number
+	byAgent       map[uint32]keyEntries
 	less          func(a, b uint32) bool // l.entryLess, made once
 
 	syncs int64 // fsyncs done, for Stats
@@ -73,13 +76,14 @@ type EventLog struct {
 
 // logEntry is what the indexes know of one stored event.
 type logEntry struct {
-	off                         int64
-	n                           uint32 // line length without the newline
-	typ                         uint8  // index in Triggers() + 1; 0 for an unknown type
-	handled                     bool   // the webhook handlers succeeded (see MarkHandled)
-	at                          int64  // OccurredAt, Unix nanoseconds
-	id                          string
-	interaction, contact, agent string
+	off            int64
+	n              uint32 // line length without the newline
+	typ            uint8  // index in Triggers() + 1; 0 for an unknown type
+	handled        bool   // the webhook handlers succeeded (see MarkHandled)
+	at             int64  // OccurredAt, Unix nanoseconds
+	id             string
+	interaction    string
+	contact, agent uint32 // numbers of l.keyNames; 0 for none
 }
 
 // logBatch is a group of appends written with one write and one fsync.
@@ -177,11 +181,14 @@ func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 		window:        DefaultRepeatWindow,
 		wake:          make(chan struct{}),
 		queued:        make(map[string]*logBatch),
-		byID:          make(map[string]uint32),
+		keyNames:      []string{""},
+		keyNums:       make(map[string]uint32),
 		repeats:       make(map[string]int),
-		byInteraction: make(map[string]keyEntries),
-		byContact:     make(map[string]keyEntries),
-		byAgent:       make(map[string]keyEntries),
+		byID:          hashIndex{key: entryID},
+		byInteraction: hashIndex{key: entryInteraction},
+		interactions:  make(map[uint32]*orderedIndex),
+		byContact:     make(map[uint32]keyEntries),
+		byAgent:       make(map[uint32]keyEntries),
 	}
 	l.less = l.entryLess
 	l.cond = sync.NewCond(&l.mu)
@@ -381,7 +388,7 @@ func (l *EventLog) loadHandled() error {
 		return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
 	}
 	for id := range strings.Lines(string(data)) {
-		if i, ok := l.byID[strings.TrimSuffix(id, "\n")]; ok {
+		if i, ok := l.byID.get(strings.TrimSuffix(id, "\n"), l.entries); ok {
 			l.entries[i].handled = true
 		}
 	}
@@ -402,7 +409,7 @@ func (l *EventLog) MarkHandled(ctx context.Context, id string) error {
 	if l.closed {
 		return ErrEventLogClosed
 	}
-	i, ok := l.byID[id]
+	i, ok := l.byID.get(id, l.entries)
 	if !ok {
 		return fmt.Errorf("talkdesk: event log: event %q: %w", id, ErrNotFound)
 	}
@@ -436,7 +443,7 @@ func (l *EventLog) Handled(ctx context.Context, id string) (bool, error) {
 	if l.closed {
 		return false, ErrEventLogClosed
 	}
-	i, ok := l.byID[id]
+	i, ok := l.byID.get(id, l.entries)
 	return ok && l.entries[i].handled, nil
 }
 
@@ -505,11 +512,11 @@ type indexFields struct {
 // indexParsed indexes the stored line of n bytes at off, whose fields are
 // f, unless its ID is indexed already.
 func (l *EventLog) indexParsed(f *indexFields, off int64, n int) {
-	if _, dup := l.byID[f.ID]; dup {
+	if _, dup := l.byID.get(f.ID, l.entries); dup {
 		l.warn("talkdesk event log: skipped a second line with the same event id", slog.String("id", f.ID), slog.Int64("offset", off))
 		return
 	}
-	l.insert(newLogEntry(f, off, n))
+	l.insert(l.newLogEntry(f, off, n))
 }
 
 // readIndexFields reads the fields the indexes need from a stored line,
@@ -561,11 +568,27 @@ func readIndexFields(line []byte) (indexFields, error) {
 	return f, nil
 }
 
-func newLogEntry(f *indexFields, off int64, n int) logEntry {
+func (l *EventLog) newLogEntry(f *indexFields, off int64, n int) logEntry {
 	return logEntry{
 		off: off, n: uint32(n), typ: triggerIndex(f.Type), at: f.OccurredAt.UnixNano(),
-		id: f.ID, interaction: f.InteractionID, contact: f.ContactID, agent: f.AgentID,
+		id: f.ID, interaction: f.InteractionID, contact: l.keyNum(f.ContactID), agent: l.keyNum(f.AgentID),
 	}
+}
+
+// keyNum returns the number of a contact or agent ID, numbering it if it
+// is new: a contact or an agent has many events, and its ID is kept once.
+// mu is held (or the log is being opened).
+func (l *EventLog) keyNum(id string) uint32 {
+	if id == "" {
+		return 0
+	}
+	if n, ok := l.keyNums[id]; ok {
+		return n
+	}
+	n := uint32(len(l.keyNames))
+	l.keyNames = append(l.keyNames, id)
+	l.keyNums[id] = n
+	return n
 }
 
 func triggerIndex(t Trigger) uint8 {
@@ -579,16 +602,29 @@ func triggerIndex(t Trigger) uint8 {
 func (l *EventLog) insert(e logEntry) {
 	i := uint32(len(l.entries))
 	l.entries = append(l.entries, e)
-	l.byID[e.id] = i
+	l.byID.put(i, l.entries)
 	if base, n, ok := repeatOf(e.id); ok && n > l.repeats[base] {
 		l.repeats[base] = n
 	}
 	l.byTime.insert(i, l.less)
+	if e.interaction != "" {
+		switch first, ok := l.byInteraction.get(e.interaction, l.entries); {
+		case !ok:
+			l.byInteraction.put(i, l.entries)
+		case l.interactions[first] == nil:
+			x := &orderedIndex{}
+			x.insert(first, l.less)
+			x.insert(i, l.less)
+			l.interactions[first] = x
+		default:
+			l.interactions[first].insert(i, l.less)
+		}
+	}
 	for _, ix := range []struct {
-		m   map[string]keyEntries
-		key string
-	}{{l.byInteraction, e.interaction}, {l.byContact, e.contact}, {l.byAgent, e.agent}} {
-		if ix.key == "" {
+		m   map[uint32]keyEntries
+		key uint32
+	}{{l.byContact, e.contact}, {l.byAgent, e.agent}} {
+		if ix.key == 0 {
 			continue
 		}
 		switch k, ok := ix.m[ix.key]; {
@@ -661,7 +697,7 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 	case l.broken != nil:
 		return false, l.broken
 	}
-	if _, ok := l.byID[ev.ID]; ok {
+	if _, ok := l.byID.get(ev.ID, l.entries); ok {
 		id, repeat, err := l.repeatID(ev)
 		if err != nil {
 			return false, err
@@ -689,7 +725,7 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 	}
 	b.entries = append(b.entries, logEntry{
 		off: int64(len(b.buf)), n: uint32(len(line)), typ: triggerIndex(ev.Type), at: ev.OccurredAt.UnixNano(),
-		id: ev.ID, interaction: ev.InteractionID, contact: ev.ContactID, agent: ev.AgentID,
+		id: ev.ID, interaction: ev.InteractionID, contact: l.keyNum(ev.ContactID), agent: l.keyNum(ev.AgentID),
 	})
 	b.buf = append(b.buf, line...)
 	b.buf = append(b.buf, '\n')
@@ -720,7 +756,8 @@ func (l *EventLog) repeatID(ev *Event) (id string, repeat bool, err error) {
 	if _, queued := l.queued[next]; queued {
 		return next, false, nil // a repeat on its way: this is its redelivery
 	}
-	line, err := l.readLineLocked(l.entries[l.byID[last]])
+	li, _ := l.byID.get(last, l.entries)
+	line, err := l.readLineLocked(l.entries[li])
 	if err != nil {
 		return "", false, err
 	}
@@ -1013,7 +1050,7 @@ func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) ite
 		l.mu.RLock()
 		next, closed := 0, l.closed
 		if afterID != "" {
-			i, ok := l.byID[afterID]
+			i, ok := l.byID.get(afterID, l.entries)
 			if !ok && !closed {
 				l.mu.RUnlock()
 				yield(nil, fmt.Errorf("talkdesk: event log: event %q: %w", afterID, ErrNotFound))
@@ -1033,7 +1070,11 @@ func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) ite
 			// At most 4096 entries a hold of the read lock, however few
 			// match: a follower with a rare filter does not hold up the
 			// commits while it scans a large log.
-			for stop := min(len(l.entries), next+4096); next < stop && len(batch) < 256; next++ {
+			stop := min(len(l.entries), next+4096)
+			if !l.resolve(&f) {
+				next = stop // no stored event has its contact or agent yet
+			}
+			for ; next < stop && len(batch) < 256; next++ {
 				if e := &l.entries[next]; f.match(e) {
 					batch = append(batch, *e)
 				}
@@ -1163,11 +1204,21 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	}
 	// The smallest index among the IDs given, else the time index.
 	idx, indexed := &l.byTime, false
+	if q.InteractionID != "" {
+		first, ok := l.byInteraction.get(q.InteractionID, l.entries)
+		if !ok {
+			return nil, "", nil // no event has this ID
+		}
+		idx, indexed = keyEntries{one: first, many: l.interactions[first]}.index(), true
+	}
+	if !l.resolve(&f) {
+		return nil, "", nil // no event has this contact or agent
+	}
 	for _, ix := range []struct {
-		m   map[string]keyEntries
-		key string
-	}{{l.byInteraction, q.InteractionID}, {l.byContact, q.ContactID}, {l.byAgent, q.AgentID}} {
-		if ix.key != "" {
+		m   map[uint32]keyEntries
+		key uint32
+	}{{l.byContact, f.contactNum}, {l.byAgent, f.agentNum}} {
+		if ix.key != 0 {
 			k, ok := ix.m[ix.key]
 			if !ok {
 				return nil, "", nil // no event has this ID
@@ -1233,7 +1284,27 @@ func instantNanos(t time.Time) int64 {
 // against: the IDs and the triggers.
 type eventFilter struct {
 	interaction, contact, agent string
+	contactNum, agentNum        uint32 // the numbers of contact and agent, once resolved
 	types                       uint16 // a bit per trigger index; 0: every trigger
+}
+
+// resolve gives f the numbers of its contact and agent IDs, and reports
+// false while one of them is the ID of no stored event. mu is held.
+func (l *EventLog) resolve(f *eventFilter) bool {
+	for _, k := range []struct {
+		id  string
+		num *uint32
+	}{{f.contact, &f.contactNum}, {f.agent, &f.agentNum}} {
+		if k.id == "" || *k.num != 0 {
+			continue
+		}
+		n, ok := l.keyNums[k.id]
+		if !ok {
+			return false
+		}
+		*k.num = n
+	}
+	return true
 }
 
 // filter returns q's filter, or an error for a trigger that is not one.
@@ -1252,8 +1323,8 @@ func (q *EventQuery) filter() (eventFilter, error) {
 func (f *eventFilter) match(e *logEntry) bool {
 	return (f.types == 0 || f.types&(1<<e.typ) != 0) &&
 		(f.interaction == "" || e.interaction == f.interaction) &&
-		(f.contact == "" || e.contact == f.contact) &&
-		(f.agent == "" || e.agent == f.agent)
+		(f.contact == "" || e.contact == f.contactNum) &&
+		(f.agent == "" || e.agent == f.agentNum)
 }
 
 // is reports whether entry i is the cursor's own event.

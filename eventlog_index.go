@@ -1,5 +1,7 @@
 package talkdesk
 
+import "hash/maphash"
+
 // orderedIndex keeps entry numbers sorted by a comparison of the entries,
 // in chunks of at most maxChunk, so that an insert anywhere costs a binary
 // search and a move of at most maxChunk numbers, not of the whole index:
@@ -85,4 +87,70 @@ func searchCount(n int, f func(int) bool) int {
 		}
 	}
 	return lo
+}
+
+// hashIndex finds the entry of a key (an event ID, an interaction ID): an
+// open-addressing hash table of entry numbers plus one (0 is an empty
+// slot), the keys themselves kept only in the entries. Slots are 4 bytes
+// and at most half full: 8 to 16 bytes a key, where a map[string]uint32
+// took about 50 and a map[string]keyEntries about 60.
+type hashIndex struct {
+	slots []uint32
+	n     int
+	seed  maphash.Seed
+	key   func(*logEntry) string // the key of an entry
+}
+
+func entryID(e *logEntry) string          { return e.id }
+func entryInteraction(e *logEntry) string { return e.interaction }
+
+// get returns the number of the entry whose key is key.
+func (x *hashIndex) get(key string, entries []logEntry) (uint32, bool) {
+	if x.n == 0 {
+		return 0, false
+	}
+	mask := uint64(len(x.slots) - 1)
+	for h := maphash.String(x.seed, key) & mask; ; h = (h + 1) & mask {
+		s := x.slots[h]
+		if s == 0 {
+			return 0, false
+		}
+		if x.key(&entries[s-1]) == key {
+			return s - 1, true
+		}
+	}
+}
+
+// put adds entry i, whose key is not in the index yet.
+func (x *hashIndex) put(i uint32, entries []logEntry) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow(entries)
+	}
+	x.place(i, entries)
+	x.n++
+}
+
+func (x *hashIndex) place(i uint32, entries []logEntry) {
+	mask := uint64(len(x.slots) - 1)
+	for h := maphash.String(x.seed, x.key(&entries[i])) & mask; ; h = (h + 1) & mask {
+		if x.slots[h] == 0 {
+			x.slots[h] = i + 1
+			return
+		}
+	}
+}
+
+// grow doubles the table (1024 slots at first) and places every entry
+// again.
+func (x *hashIndex) grow(entries []logEntry) {
+	if len(x.slots) == 0 {
+		x.seed = maphash.MakeSeed()
+	}
+	old := x.slots
+	x.slots = make([]uint32, max(1024, 2*len(old)))
+	for _, s := range old {
+		if s != 0 {
+			x.place(s-1, entries)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package talkdesk
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -49,5 +50,31 @@ func TestOrderedIndex(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHashIndex: every entry is found by its ID through the growths of
+// the table, and an ID not stored is not.
+func TestHashIndex(t *testing.T) {
+	x := hashIndex{key: entryID}
+	var entries []logEntry
+	for i := range 50_000 {
+		entries = append(entries, logEntry{id: fmt.Sprintf("ev-%d", i)})
+		x.put(uint32(i), entries)
+		if i%997 == 0 {
+			for j := 0; j <= i; j += 101 {
+				if got, ok := x.get(entries[j].id, entries); !ok || got != uint32(j) {
+					t.Fatalf("after %d puts, get(%s) = %d, %v", i+1, entries[j].id, got, ok)
+				}
+			}
+		}
+	}
+	for _, id := range []string{"", "ev-50000", "ev--1", "nope"} {
+		if got, ok := x.get(id, entries); ok {
+			t.Errorf("get(%q) = %d, want not found", id, got)
+		}
+	}
+	if len(x.slots) < 2*x.n || x.n != 50_000 {
+		t.Errorf("%d slots for %d entries: more than half full", len(x.slots), x.n)
 	}
 }

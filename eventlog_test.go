@@ -701,7 +701,7 @@ func TestEventLogSurvivesSIGKILL(t *testing.T) {
 		l := openLog(t, path, WithEventLogLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		missing := 0
 		for id := range acked {
-			if _, ok := l.byID[id]; !ok {
+			if _, ok := l.byID.get(id, l.entries); !ok {
 				missing++
 			}
 		}

@@ -426,6 +426,28 @@ func testFollow(t *testing.T, s talkdesk.EventStore) {
 	if got := follow(t, s, talkdesk.EventQuery{AgentID: "agent-1"}, "", 3); !slices.Equal(got, []string{evs[2].ID, evs[5].ID, evs[8].ID}) {
 		t.Errorf("followed agent-1: %v", got)
 	}
+	// A filter on a contact and an agent no stored event has yet: their
+	// first event reaches the follower all the same.
+	newcomer := make(chan string, 1)
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer fcancel()
+	go func() {
+		for ev, err := range s.Follow(fctx, talkdesk.EventQuery{ContactID: "contact-new", AgentID: "agent-new"}, "") {
+			if err != nil {
+				newcomer <- err.Error()
+				return
+			}
+			newcomer <- ev.ID
+			return
+		}
+	}()
+	time.Sleep(20 * time.Millisecond) // let it start waiting
+	first := parse(t, talkdesk.TriggerInboundCallEnds, map[string]string{"interaction_id": "int-new", "contact_id": "contact-new",
+		"agent_id": "agent-new", "timestamp": base.Format(time.RFC3339)})
+	appendAll(t, s, first)
+	if got := <-newcomer; got != first.ID {
+		t.Errorf("followed a new contact and agent: %s, want %s", got, first.ID)
+	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	for ev, err := range s.Follow(short, talkdesk.EventQuery{Types: []talkdesk.Trigger{talkdesk.TriggerAgentLogIn}}, "") {

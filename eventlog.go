@@ -447,11 +447,23 @@ func (l *EventLog) Handled(ctx context.Context, id string) (bool, error) {
 	return ok && l.entries[i].handled, nil
 }
 
-// trim gives the entries, grown by appends while the file was read, an
-// array of their size: up to half of it was spare room.
+// trim gives the entries and the chunks of the indexes, grown by appends
+// while the file was read, arrays of about their size: up to half of each
+// was spare room. The entries keep 1/64 of room for the appends to come.
 func (l *EventLog) trim() {
-	if cap(l.entries) > len(l.entries)+len(l.entries)/8 {
-		l.entries = append(make([]logEntry, 0, len(l.entries)+len(l.entries)/16), l.entries...)
+	if cap(l.entries) > len(l.entries)+len(l.entries)/32 {
+		l.entries = append(make([]logEntry, 0, len(l.entries)+len(l.entries)/64), l.entries...)
+	}
+	l.byTime.trim()
+	for _, m := range []map[uint32]keyEntries{l.byContact, l.byAgent} {
+		for _, k := range m {
+			if k.many != nil {
+				k.many.trim()
+			}
+		}
+	}
+	for _, x := range l.interactions {
+		x.trim()
 	}
 }
 

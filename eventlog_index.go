@@ -1,6 +1,9 @@
 package talkdesk
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"slices"
+)
 
 // orderedIndex keeps entry numbers sorted by a comparison of the entries,
 // in chunks of at most maxChunk, so that an insert anywhere costs a binary
@@ -44,6 +47,19 @@ func (x *orderedIndex) insert(i uint32, less func(a, b uint32) bool) {
 	x.chunks = append(x.chunks, nil)
 	copy(x.chunks[c+2:], x.chunks[c+1:])
 	x.chunks[c+1] = right
+}
+
+// trim gives each chunk with more than an eighth of spare room an array
+// of its size (an insert into it later grows it again).
+func (x *orderedIndex) trim() {
+	for c, ch := range x.chunks {
+		if cap(ch) > len(ch)+len(ch)/8 {
+			x.chunks[c] = slices.Clip(append([]uint32(nil), ch...))
+		}
+	}
+	if cap(x.chunks) > len(x.chunks)+len(x.chunks)/8 {
+		x.chunks = slices.Clip(append([][]uint32(nil), x.chunks...))
+	}
 }
 
 // position is a place in an orderedIndex.

@@ -2,6 +2,7 @@ package talkdesk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -148,4 +149,17 @@ func ExampleWithEventLog() {
 		talkdesk.WithEventLog(l),
 	)
 	_ = handler
+}
+
+// A store of your own checks each event as the SDK's stores do, before it
+// keeps anything.
+func ExampleEvent_Validate() {
+	ev := exampleEvents()[1]
+	fmt.Println(ev.Validate())
+	ev.OccurredAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) // built by hand, wrongly
+	err := ev.Validate()
+	fmt.Println(errors.Is(err, talkdesk.ErrInvalid), err)
+	// Output:
+	// <nil>
+	// true talkdesk: invalid event.OccurredAt: outside the times an event can hold (1677-09-21 to 2262-04-11)
 }

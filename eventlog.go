@@ -542,6 +542,20 @@ func readIndexFields(line []byte) (indexFields, error) {
 	if t := bytes.TrimRight(line, " \t\r"); len(t) == 0 || t[len(t)-1] != '}' {
 		return f, errors.New("the line does not end an object") // cut short
 	}
+	// A line as encodeLogLine writes it: the members before "actor" are
+	// a small object of their own. (`,"actor":` cannot occur earlier: a
+	// quote inside a string is escaped.) One json.Unmarshal of it costs
+	// less than the walk below, whose Decoder formats an error at every
+	// member it reads.
+	if bytes.HasPrefix(line, []byte(`{"id":`)) {
+		if i := bytes.Index(line, []byte(`,"actor":`)); i > 0 {
+			head := append(make([]byte, 0, i+1), line[:i]...)
+			if json.Unmarshal(append(head, '}'), &f) == nil && f.ID != "" && f.Type != "" && !f.OccurredAt.IsZero() {
+				return f, nil
+			}
+			f = indexFields{}
+		}
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return f, errNotObject

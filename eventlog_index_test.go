@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestOrderedIndex inserts in order, in reverse and at random, and checks
@@ -76,5 +77,38 @@ func TestHashIndex(t *testing.T) {
 	}
 	if len(x.slots) < 2*x.n || x.n != 50_000 {
 		t.Errorf("%d slots for %d entries: more than half full", len(x.slots), x.n)
+	}
+}
+
+// TestReadIndexFields: the fields of a stored line, read from the members
+// before "actor" when the line is as encodeLogLine writes it, and by the
+// walk through the line when it is not; the same either way.
+func TestReadIndexFields(t *testing.T) {
+	at := "2026-03-02T09:00:00Z"
+	want := indexFields{ID: "ev-1", Type: TriggerInboundCallEnds, InteractionID: "int-1", ContactID: "c-1", AgentID: "a-1"}
+	want.OccurredAt, _ = time.Parse(time.RFC3339, at)
+	for name, line := range map[string]string{
+		"as written": `{"id":"ev-1","type":"inboundCallEnds","event":"x","occurred_at":"` + at + `","received_at":"` + at +
+			`","interaction_id":"int-1","contact_id":"c-1","agent_id":"a-1","actor":{"type":"agent"},"payload":{},"raw":{}}`,
+		"a name that quotes the actor key": `{"id":"ev-1","type":"inboundCallEnds","event":",\"actor\":{}}","occurred_at":"` + at +
+			`","interaction_id":"int-1","contact_id":"c-1","agent_id":"a-1","actor":{"type":"agent"},"payload":{},"raw":{}}`,
+		"keys in another order": `{"type":"inboundCallEnds","id":"ev-1","actor":{"type":"agent"},"occurred_at":"` + at +
+			`","interaction_id":"int-1","contact_id":"c-1","agent_id":"a-1","payload":{},"raw":{}}`,
+		"the ID after the actor": `{"id":"","type":"inboundCallEnds","occurred_at":"` + at + `","actor":{},"id":"ev-1",` +
+			`"interaction_id":"int-1","contact_id":"c-1","agent_id":"a-1"}`,
+	} {
+		got, err := readIndexFields([]byte(line))
+		if err != nil || got != want {
+			t.Errorf("%s: %+v, %v; want %+v", name, got, err, want)
+		}
+	}
+	for name, line := range map[string]string{
+		"cut short":     `{"id":"ev-1","type":"inboundCallEnds","occurred_at":"` + at + `","actor":{`,
+		"a broken head": `{"id":"ev-1","type":inboundCallEnds,"occurred_at":"` + at + `","actor":{}}`,
+		"not an object": `["id","ev-1"]`,
+	} {
+		if _, err := readIndexFields([]byte(line)); err == nil {
+			t.Errorf("%s: no error", name)
+		}
 	}
 }

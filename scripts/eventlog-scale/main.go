@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ func main() {
 	inOrder := flag.Bool("in-order", false, "append in time order instead of in 64 interleaved fronts")
 	dir := flag.String("dir", os.TempDir(), "where the log file goes (removed at the end)")
 	iterate := flag.Int("iterate", 100_000, "events to iterate by time range")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the open and the iteration to this file")
 	flag.Parse()
 
 	path := filepath.Join(*dir, fmt.Sprintf("eventlog-scale-%d.jsonl", os.Getpid()))
@@ -128,6 +130,16 @@ func main() {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start = time.Now()
 	l, err = talkdesk.OpenEventLog(path)
 	if err != nil {

@@ -173,23 +173,33 @@ func testInvalid(t *testing.T, s talkdesk.EventStore) {
 	}
 }
 
-func testFilters(t *testing.T, s talkdesk.EventStore) {
-	var calls, logIns []*talkdesk.Event
+// appendFilterSet appends 12 calls (interactions int-0 to int-11, of
+// contacts n%5 and agents n%3) and 12 log-ins (of agents n%3), for the
+// tests of the filters.
+func appendFilterSet(t *testing.T, s talkdesk.EventStore) (calls, logIns []*talkdesk.Event) {
+	t.Helper()
 	for n := range 12 {
 		calls = append(calls, call(t, n))
 		logIns = append(logIns, logIn(t, 100+n))
 	}
 	appendAll(t, s, calls...)
 	appendAll(t, s, logIns...)
-	pick := func(evs []*talkdesk.Event, keep func(*talkdesk.Event) bool) []string {
-		var out []string
-		for _, ev := range evs {
-			if keep(ev) {
-				out = append(out, ev.ID)
-			}
+	return calls, logIns
+}
+
+// pick returns the IDs of the events of evs that keep reports.
+func pick(evs []*talkdesk.Event, keep func(*talkdesk.Event) bool) []string {
+	var out []string
+	for _, ev := range evs {
+		if keep(ev) {
+			out = append(out, ev.ID)
 		}
-		return out
 	}
+	return out
+}
+
+func testFilters(t *testing.T, s talkdesk.EventStore) {
+	calls, logIns := appendFilterSet(t, s)
 	all := append(slices.Clone(calls), logIns...)
 	for name, tt := range map[string]struct {
 		q    talkdesk.EventQuery

@@ -235,23 +235,8 @@ func testHTTPMethods(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testHTTPPage(t *testing.T, s talkdesk.EventStore) {
-	var calls, logIns []*talkdesk.Event
-	for n := range 12 {
-		calls = append(calls, call(t, n))
-		logIns = append(logIns, logIn(t, 100+n))
-	}
-	appendAll(t, s, calls...)
-	appendAll(t, s, logIns...)
+	calls, logIns := appendFilterSet(t, s)
 	sv := serve(t, s)
-	pick := func(evs []*talkdesk.Event, keep func(*talkdesk.Event) bool) []string {
-		var out []string
-		for _, ev := range evs {
-			if keep(ev) {
-				out = append(out, ev.ID)
-			}
-		}
-		return out
-	}
 	at := func(n int) string { return base.Add(time.Duration(n) * time.Minute).Format(time.RFC3339) }
 	all := append(slices.Clone(calls), logIns...)
 	for query, want := range map[string][]string{

@@ -1042,13 +1042,77 @@ func (l *EventLog) readEvent(e logEntry) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The line was valid when it was written: UnmarshalJSON checks it
-	// again, where json.Unmarshal would check it twice.
-	ev := new(Event)
-	if err := ev.UnmarshalJSON(line); err != nil {
+	ev, err := decodeStored(line)
+	if err != nil {
 		return nil, fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, e.id, err)
 	}
 	return ev, nil
+}
+
+// decodeStored reads an event back from its stored line, as
+// Event.UnmarshalJSON does (which checks the line once, where
+// json.Unmarshal would check it twice). UnmarshalJSON reads the payload of
+// a trigger's event from Raw: so a line as encodeLogLine writes it, with a
+// raw body, is read in two parts, the members before "payload" and those
+// from "raw" on, and its stored payload, a third of the line, is not
+// scanned at all. Any other line is read by UnmarshalJSON; so is one that
+// does not split so (a payload built by hand with a "raw" key of its own
+// leaves the second part with members after its end, which fails).
+func decodeStored(line []byte) (*Event, error) {
+	ev := new(Event)
+	if ok, err := ev.decodeStoredParts(line); ok {
+		return ev, err
+	}
+	*ev = Event{}
+	return ev, ev.UnmarshalJSON(line)
+}
+
+// decodeStoredParts is the two-part read of decodeStored; ok is false when
+// the line does not split so.
+func (e *Event) decodeStoredParts(line []byte) (ok bool, err error) {
+	if !bytes.HasPrefix(line, []byte(`{"id":`)) {
+		return false, nil
+	}
+	p := bytes.Index(line, []byte(`,"payload":`))
+	if p < 0 {
+		return false, nil
+	}
+	r := bytes.Index(line[p:], []byte(`,"raw":`))
+	if r < 0 {
+		return false, nil
+	}
+	type plain Event
+	head := append(make([]byte, 0, p+1), line[:p]...)
+	if json.Unmarshal(append(head, '}'), (*plain)(e)) != nil {
+		return false, nil
+	}
+	info, known := triggerInfos[e.Type]
+	if !known {
+		return false, nil // its payload is kept as stored
+	}
+	// The rest is the raw body, then the warnings, if any, which
+	// UnmarshalJSON would read from Raw again. Raw ends where the last
+	// `,"warnings":[` starts, or else before the closing brace: one inside
+	// the raw body would leave an object cut short, which the parser of
+	// the payload refuses, and the other end is tried. The parser checks
+	// Raw; the stored payload and warnings are not read at all.
+	start := p + r + len(`,"raw":`)
+	ends := []int{len(line) - 1}
+	if w := bytes.LastIndex(line, []byte(`,"warnings":[`)); w > start && bytes.HasSuffix(line, []byte("]}")) {
+		ends = []int{w, len(line) - 1}
+	}
+	for _, end := range ends {
+		raw := bytes.TrimSpace(line[start:end])
+		if len(raw) == 0 || raw[0] != '{' {
+			return false, nil // null, or not a body
+		}
+		e.Raw = json.RawMessage(bytes.Clone(raw))
+		if err := e.decodePayload(info, e.Raw); err == nil {
+			return true, nil
+		}
+		e.Raw, e.Payload, e.Warnings = nil, nil, nil
+	}
+	return false, nil
 }
 
 // Events returns the events that match q, in (OccurredAt, ID) order, page

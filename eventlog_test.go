@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -922,5 +923,58 @@ func TestEventValidate(t *testing.T) {
 	var nilEvent *Event
 	if err := nilEvent.Validate(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Validate of nil: %v, want ErrInvalid", err)
+	}
+}
+
+// TestDecodeStored: the two-part read of a stored line gives exactly what
+// Event.UnmarshalJSON gives, for every fixture of every trigger, for
+// events with warnings, markup and other scripts, and for lines it must
+// leave to UnmarshalJSON (a payload built by hand with "raw" keys of its
+// own, no raw body, an unknown type).
+func TestDecodeStored(t *testing.T) {
+	evs := fixtureEvents(t)
+	odd := *evs[0]
+	odd.Raw = json.RawMessage(`{"contact_id":"c-<1>&","raw":{"raw":1},"note":"Zé \"quoted\" ,\"raw\":"}`)
+	evs = append(evs, &odd)
+	for i, raw := range []string{
+		`{"agent_id":"a-1","warnings":[{"field":"x"}]}`,
+		`{"warnings":[1],"agent_id":"a-1","duration":"soon"}`,
+		`{"agent_id":"a-1","nested":{"b":1,"warnings":[2]},"hold_time":"later"}`,
+	} {
+		ev, err := ParseEvent(TriggerInboundCallEnds, []byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.ID = fmt.Sprint("warnings-key-", i)
+		evs = append(evs, ev)
+	}
+	handMade := *evs[len(evs)-2]
+	handMade.ID, handMade.Payload = "hand-made", map[string]any{"a": 1, "raw": map[string]any{"raw": 2}}
+	evs = append(evs, &handMade)
+	noRaw := *evs[1]
+	noRaw.ID, noRaw.Raw = "no-raw", nil
+	evs = append(evs, &noRaw)
+	unknown := *evs[2]
+	unknown.ID, unknown.Type = "unknown", "callHappened"
+	evs = append(evs, &unknown)
+	split := 0
+	for _, ev := range evs {
+		line, err := encodeLogLine(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want Event
+		wantErr := want.UnmarshalJSON(line)
+		got, err := decodeStored(line)
+		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(*got, want) {
+			t.Errorf("%s %s: decodeStored = %+v, %v\nUnmarshalJSON = %+v, %v", ev.Type, ev.ID, got, err, want, wantErr)
+		}
+		var e Event
+		if ok, _ := e.decodeStoredParts(line); ok {
+			split++
+		}
+	}
+	if split < len(evs)-3 {
+		t.Errorf("%d of %d lines were read in two parts, want all but the hand-made ones", split, len(evs))
 	}
 }

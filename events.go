@@ -290,6 +290,13 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		}
 		src = json.RawMessage(aux.Payload)
 	}
+	return e.decodePayload(info, src)
+}
+
+// decodePayload sets e's typed payload from src, the body as Talkdesk sent
+// it (or, for an event without Raw, the JSON of its payload), with the
+// parser of ParseEvent; with Raw, the warnings are the parser's.
+func (e *Event) decodePayload(info *triggerInfo, src []byte) error {
 	members, err := readMembers(src, nullKeeps)
 	if err != nil {
 		return fmt.Errorf("talkdesk: event %s: payload: %w", e.ID, err)

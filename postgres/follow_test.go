@@ -354,3 +354,50 @@ func TestLastID(t *testing.T) {
 		t.Errorf("LastID after Close: %v, want ErrClosed", err)
 	}
 }
+
+// TestFollowRareFilter: a follower whose filter matches few events moves
+// past the rows that do not match, so each row is read once however busy
+// the log, not again at every wake-up until the next match.
+func TestFollowRareFilter(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	places := make(chan int64, 10000)
+	s.followed = func(seq int64) { places <- seq }
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan string, 10)
+	go func() {
+		for ev, err := range s.Follow(fctx, talkdesk.EventQuery{AgentID: "agent-rare"}, "") {
+			if err != nil {
+				return
+			}
+			got <- ev.ID
+		}
+	}()
+	for n := range 300 {
+		mustAppend(t, s, callEvent(t, n)) // agents 0 to 39: none matches
+	}
+	var last int64
+	if err := s.pool.QueryRow(ctx, s.sql(`SELECT max(seq) FROM {{s}}.events`)).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for place := int64(0); place < last; {
+		select {
+		case place = <-places:
+		case <-deadline:
+			t.Fatalf("the follower is at row %d of %d: it does not move past rows that do not match", place, last)
+		}
+	}
+	rare := callEvent(t, 1000)
+	rare.AgentID = "agent-rare"
+	mustAppend(t, s, rare)
+	select {
+	case id := <-got:
+		if id != rare.ID {
+			t.Errorf("followed %s, want %s", id, rare.ID)
+		}
+	case <-deadline:
+		t.Fatal("the rare event did not reach its follower")
+	}
+}

@@ -77,6 +77,7 @@ type Store struct {
 	poll      time.Duration
 	logger    *slog.Logger
 	insertSQL string
+	followed  func(seq int64) // tests: the place of a follower after each read
 
 	mu      sync.Mutex
 	queue   []*appendReq
@@ -892,8 +893,8 @@ func decodeCursor(s string, fp [8]byte) (at int64, id string, err error) {
 	return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: "not a cursor of this log"}
 }
 
-// followBatch is how many events Follow reads at a time.
-const followBatch = 256
+// followScan is how many rows Follow reads at a time, matching or not.
+const followScan = 1024
 
 // Follow yields the events matching q's filters in commit order, as
 // [talkdesk.EventStore] says, from every replica sharing the schema.
@@ -940,11 +941,21 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 				return
 			}
 		}
+		// The filters choose which rows bring their line, not which rows
+		// are read: the follower's place moves past the rows that do not
+		// match too, so that a follower of a rare agent reads each row of
+		// a busy log once, not all those since its last match at every
+		// wake-up.
+		match := "true"
+		if len(b.conds) > 0 {
+			match = strings.Join(b.conds, " AND ")
+		}
+		b.conds = nil
 		txArg, seqArg := b.arg(""), b.arg(int64(0))
 		b.where("(tx, seq) > (" + txArg + "::text::xid8, " + seqArg + ")")
 		b.where("tx < pg_snapshot_xmin(pg_current_snapshot())")
-		sql := s.sql("SELECT tx::text, seq, id, line FROM {{s}}.events" + b.clause() +
-			" ORDER BY tx, seq LIMIT " + strconv.Itoa(followBatch))
+		sql := s.sql("SELECT tx::text, seq, id, CASE WHEN " + match + " THEN line END FROM {{s}}.events" + b.clause() +
+			" ORDER BY tx, seq LIMIT " + strconv.Itoa(followScan))
 		timer := time.NewTimer(s.poll)
 		defer timer.Stop()
 		for {
@@ -969,7 +980,10 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 			if n > 0 {
 				tx, seq = lastTx, lastSeq
 			}
-			if n == followBatch {
+			if s.followed != nil {
+				s.followed(seq)
+			}
+			if n == followScan {
 				continue
 			}
 			timer.Reset(s.poll)
@@ -984,8 +998,9 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 	}
 }
 
-// followRead reads the next rows of a follower: the events that match q,
-// the place of the last row read, and how many rows it read.
+// followRead reads the next rows of a follower: the events that match q
+// (the rows whose line came), the place of the last row read, and how
+// many rows it read.
 func (s *Store) followRead(ctx context.Context, sql string, args []any, q *talkdesk.EventQuery) (evs []*talkdesk.Event, tx string, seq int64, n int, err error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
@@ -999,6 +1014,9 @@ func (s *Store) followRead(ctx context.Context, sql string, args []any, q *talkd
 			return nil, "", 0, 0, err
 		}
 		n++
+		if line == nil {
+			continue // not a match
+		}
 		ev, err := decodeLine(id, line)
 		if err != nil {
 			return nil, "", 0, 0, err

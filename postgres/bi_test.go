@@ -45,6 +45,9 @@ func TestReadmeQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !ev.HasOwnTime() { // an outbound call ending: it ended when received
+			ev.OccurredAt, ev.ReceivedAt = at, at
+		}
 		mustAppend(t, s, ev)
 	}
 	day1 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -55,15 +58,26 @@ func TestReadmeQueries(t *testing.T) {
 	ended(talkdesk.TriggerInboundCallEnds, 4, "agent-b", "Bo", day1.Add(3*time.Hour), 5, "support")
 	ended(talkdesk.TriggerInboundCallEnds, 5, "agent-b", "Bo", day1.Add(4*time.Hour), 5, "support")
 	ended(talkdesk.TriggerInboundCallEnds, 6, "agent-a", "Ana", day2, 100, "sales")
-	// This week (times of the real clock, truncated to the second, so at
-	// the start of a week they are on it, not before).
-	now := time.Now().UTC().Truncate(time.Second)
+	// This week, as the queries will see it: they run in one transaction,
+	// whose now() is its start, so the week cannot turn between the events
+	// and the queries, on any day at any hour.
+	qtx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qtx.Rollback(ctx)
+	if _, err := qtx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'"); err != nil {
+		t.Fatal(err)
+	}
+	var week time.Time
+	if err := qtx.QueryRow(ctx, "SELECT date_trunc('week', now())").Scan(&week); err != nil {
+		t.Fatal(err)
+	}
+	now := week.UTC().Add(time.Hour)
 	ended(talkdesk.TriggerInboundCallEnds, 7, "agent-c", "Cy", now, 10, "sales, vip")
 	ended(talkdesk.TriggerInboundCallEnds, 8, "agent-c", "Cy", now, 20, "sales")
 	ended(talkdesk.TriggerInboundCallEnds, 9, "agent-d", "Di", now, 30, "support")
-	// An outbound call ending carries no time of its own: it ended when
-	// it was received, now.
-	ended(talkdesk.TriggerOutboundCallEnds, 10, "agent-d", "Di", day1, 0, "")
+	ended(talkdesk.TriggerOutboundCallEnds, 10, "agent-d", "Di", now, 0, "")
 	// Not a call ending: not in the view.
 	login, _ := talkdesk.ParseEvent(talkdesk.TriggerAgentLogIn, []byte(`{"agent_id":"agent-a"}`))
 	mustAppend(t, s, login)
@@ -74,15 +88,7 @@ func TestReadmeQueries(t *testing.T) {
 		if !ok {
 			t.Fatalf("README.md has no query %q", title)
 		}
-		tx, err := s.pool.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, "SET LOCAL TimeZone = 'UTC'; SET LOCAL search_path = "+s.schema); err != nil {
-			t.Fatal(err)
-		}
-		rows, err := tx.Query(ctx, strings.ReplaceAll(q, "talkdesk.", s.schema+"."))
+		rows, err := qtx.Query(ctx, strings.ReplaceAll(q, "talkdesk.", s.schema+"."))
 		if err != nil {
 			t.Fatalf("%s: %v", title, err)
 		}

@@ -297,12 +297,22 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 // it (or, for an event without Raw, the JSON of its payload), with the
 // parser of ParseEvent; with Raw, the warnings are the parser's.
 func (e *Event) decodePayload(info *triggerInfo, src []byte) error {
-	members, err := readMembers(src, nullKeeps)
-	if err != nil {
-		return fmt.Errorf("talkdesk: event %s: payload: %w", e.ID, err)
-	}
 	pv := reflect.New(info.spec.typ)
-	warnings := info.spec.decode(pv.Elem(), members)
+	var warnings []PayloadWarning
+	strs := stringMapPool.Get().(map[string]string)
+	if readStringMembers(src, strs) {
+		warnings = info.spec.decodeStrings(pv.Elem(), strs)
+		clear(strs)
+		stringMapPool.Put(strs)
+	} else {
+		clear(strs)
+		stringMapPool.Put(strs)
+		members, err := readMembers(src, nullKeeps)
+		if err != nil {
+			return fmt.Errorf("talkdesk: event %s: payload: %w", e.ID, err)
+		}
+		warnings = info.spec.decode(pv.Elem(), members)
+	}
 	if e.Raw != nil {
 		e.Warnings = warnings
 	}

@@ -350,7 +350,12 @@ func (f *payloadField) set(fv reflect.Value, m *member) (PayloadWarning, bool) {
 		}
 		return f.warn(string(m.raw[:min(len(m.raw), maxWarningValue+1)]), "not a string"), false
 	}
-	s := m.str()
+	return f.setString(fv, m.str())
+}
+
+// setString is set for a value that is a JSON string (or a number or
+// boolean, as its JSON text), unquoted.
+func (f *payloadField) setString(fv reflect.Value, s string) (PayloadWarning, bool) {
 	if unset(s) {
 		return PayloadWarning{}, true
 	}
@@ -404,6 +409,28 @@ func (s *payloadSpec) decode(v reflect.Value, members []member) []PayloadWarning
 			warnings = append(warnings, w)
 		}
 	}
+	return s.sortWarnings(warnings)
+}
+
+// decodeStrings is decode for a body whose values are all strings, read
+// into a map by readStringMembers.
+func (s *payloadSpec) decodeStrings(v reflect.Value, members map[string]string) []PayloadWarning {
+	var warnings []PayloadWarning
+	for key, val := range members {
+		fi, ok := s.byKey[key]
+		if !ok {
+			continue
+		}
+		f := &s.fields[fi]
+		if w, ok := f.setString(v.Field(f.index), val); !ok {
+			warnings = append(warnings, w)
+		}
+	}
+	return s.sortWarnings(warnings)
+}
+
+// sortWarnings puts warnings in the order of the payload's fields.
+func (s *payloadSpec) sortWarnings(warnings []PayloadWarning) []PayloadWarning {
 	if len(warnings) > 1 {
 		slices.SortFunc(warnings, func(a, b PayloadWarning) int { return s.byKey[a.Field] - s.byKey[b.Field] })
 	}

@@ -957,6 +957,30 @@ func TestDecodeStored(t *testing.T) {
 	unknown := *evs[2]
 	unknown.ID, unknown.Type = "unknown", "callHappened"
 	evs = append(evs, &unknown)
+	// Heads that are not what the payload lifts, or that encoding/json
+	// writes with escapes: read in two parts, the head as stored.
+	edited := len(evs)
+	for i, edit := range []func(*Event){
+		func(e *Event) { e.OccurredAt = e.OccurredAt.Add(time.Hour) },
+		func(e *Event) { e.ContactID, e.InteractionID = "hand-made-contact", "" },
+		func(e *Event) { e.Actor = Actor{Type: ActorSystem} },
+		func(e *Event) { e.Name = "" },
+		func(e *Event) { e.ID = `quoted-"id"` },
+		func(e *Event) { e.ID = "line\u2028separator" },
+	} {
+		ev := *evs[0]
+		ev.ID = fmt.Sprint("edited-", i)
+		edit(&ev)
+		evs = append(evs, &ev)
+	}
+	for i, name := range []string{`Ana "Nana" Sousa`, "Zé <b>&amp;</b>", "tab\there", "sep\u2029", "bad \xff utf-8"} {
+		quoted := strings.NewReplacer(`"`, `\"`, "\t", `\t`).Replace(name) // invalid UTF-8 kept as is
+		ev, err := ParseEvent(TriggerAgentLogIn, fmt.Appendf(nil, `{"agent_id":"a-%d","agent_name":"%s"}`, i, quoted))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
 	split := 0
 	for _, ev := range evs {
 		line, err := encodeLogLine(ev)
@@ -977,4 +1001,84 @@ func TestDecodeStored(t *testing.T) {
 	if split < len(evs)-3 {
 		t.Errorf("%d of %d lines were read in two parts, want all but the hand-made ones", split, len(evs))
 	}
+	// The head of every event ParseEvent made, with strings encoding/json
+	// writes as they are, is read the quick way.
+	for _, ev := range append(fixtureEvents(t), evs[edited+7]) {
+		line, err := encodeLogLine(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e Event
+		if !e.readHeadKeys(line) {
+			t.Fatalf("%s %s: the head's keys are not read the quick way", ev.Type, ev.ID)
+		}
+		if err := e.decodePayload(triggerInfos[e.Type], ev.Raw); err != nil {
+			t.Fatal(err)
+		}
+		if head := line[:bytes.Index(line, []byte(`,"payload":`))]; !e.liftHead(triggerInfos[e.Type], head) {
+			t.Errorf("%s %s: the head is not lifted from the payload", ev.Type, ev.ID)
+		}
+	}
+}
+
+// FuzzDecodeStored checks that an event stored and read back is the event
+// that was stored: decodeStored, the quick way queries read, reads every
+// line as Event.UnmarshalJSON does, and both give back the payload and the
+// warnings ParseEvent gave, whichever way each reads the body. The event
+// is made by ParseEvent from the body, then, as an event built by hand
+// can be, edited: edit picks the members whose stored value differs from
+// what the payload lifts.
+func FuzzDecodeStored(f *testing.F) {
+	triggers := Triggers()
+	for i, tr := range triggers {
+		for _, kind := range []string{"complete", "empty", "odd"} {
+			f.Add(uint8(i), readEventFixture(f, string(tr)+"_"+kind+".json"), uint8(0), "")
+		}
+	}
+	f.Add(uint8(0), []byte(`{"agent_id":"a","agent_name":"A \"B\"","x":null}`), uint8(0), "")
+	f.Add(uint8(7), []byte(`{"agent_id":" a-1 ","agent_name":"  Ana\u0020","agent_id":"a-2","hold_time":"00:01"}`), uint8(0), "")
+	f.Add(uint8(3), []byte(`{"contact_id":"c","contact_id":null,"n":1}`), uint8(255), "\u2028")
+	f.Fuzz(func(t *testing.T, which uint8, body []byte, edit uint8, text string) {
+		tr := triggers[int(which)%len(triggers)]
+		ev, err := parseEvent(tr, body, received)
+		if err != nil {
+			return
+		}
+		if edit&1 != 0 {
+			ev.ID = text
+		}
+		if edit&2 != 0 {
+			ev.OccurredAt = ev.OccurredAt.Add(time.Duration(len(text)) * time.Second)
+		}
+		if edit&4 != 0 {
+			ev.ContactID = text
+		}
+		if edit&8 != 0 {
+			ev.Actor.Name = text
+		}
+		if edit&16 != 0 {
+			ev.Name = text
+		}
+		if ev.ID == "" {
+			return
+		}
+		line, err := encodeLogLine(ev)
+		if err != nil {
+			return
+		}
+		var want Event
+		if err := want.UnmarshalJSON(line); err != nil {
+			t.Fatalf("UnmarshalJSON of a stored line: %v", err)
+		}
+		got, err := decodeStored(line)
+		if err != nil {
+			t.Fatalf("decodeStored: %v", err)
+		}
+		if !reflect.DeepEqual(*got, want) {
+			t.Fatalf("decodeStored = %+v\nUnmarshalJSON = %+v", got, want)
+		}
+		if !reflect.DeepEqual(got.Payload, ev.Payload) || !slices.Equal(got.Warnings, ev.Warnings) {
+			t.Fatalf("read back: payload %+v, warnings %v\nParseEvent: payload %+v, warnings %v", got.Payload, got.Warnings, ev.Payload, ev.Warnings)
+		}
+	})
 }

@@ -34,7 +34,7 @@ func main() {
 	inOrder := flag.Bool("in-order", false, "append in time order instead of in 64 interleaved fronts")
 	dir := flag.String("dir", os.TempDir(), "where the log file goes (removed at the end)")
 	iterate := flag.Int("iterate", 100_000, "events to iterate by time range")
-	profile := flag.String("cpuprofile", "", "write a CPU profile of the open and the iteration to this file")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the open to this file, and one of the iteration to this file with .iterate added")
 	flag.Parse()
 
 	path := filepath.Join(*dir, fmt.Sprintf("eventlog-scale-%d.jsonl", os.Getpid()))
@@ -138,7 +138,6 @@ func main() {
 		if err := pprof.StartCPUProfile(f); err != nil {
 			log.Fatal(err)
 		}
-		defer pprof.StopCPUProfile()
 	}
 	start = time.Now()
 	l, err = talkdesk.OpenEventLog(path)
@@ -146,6 +145,9 @@ func main() {
 		log.Fatal(err)
 	}
 	open := time.Since(start)
+	if *profile != "" {
+		pprof.StopCPUProfile()
+	}
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
@@ -154,6 +156,15 @@ func main() {
 		(float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(st.Events))
 
 	// Iterate a time range of the middle of the month.
+	if *profile != "" {
+		f, err := os.Create(*profile + ".iterate")
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	q := talkdesk.EventQuery{Since: base.Add(span / 3), Limit: talkdesk.MaxEventPageSize}
 	start = time.Now()
 	count := 0
@@ -166,6 +177,9 @@ func main() {
 		}
 	}
 	el := time.Since(start)
+	if *profile != "" {
+		pprof.StopCPUProfile()
+	}
 	fmt.Printf("iterate: %d events by time range in %v (%.1f us each)\n", count, el.Round(time.Millisecond), float64(el.Microseconds())/float64(max(count, 1)))
 	l.Close()
 }

@@ -1038,9 +1038,27 @@ func (l *EventLog) readEvents(entries []logEntry) ([]*Event, error) {
 	return evs, nil
 }
 
+// lineBufs keeps the buffers readEvent reads a file's lines into: an
+// event decoded keeps no part of its line, so the buffer is used again,
+// warm in the cache, where a new one would be garbage to collect.
+var lineBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // readEvent reads and decodes the stored event of e.
 func (l *EventLog) readEvent(e logEntry) (*Event, error) {
-	line, err := l.readLine(e)
+	var line []byte
+	var err error
+	if l.f == nil {
+		line, err = l.readLine(e)
+	} else {
+		buf := lineBufs.Get().(*[]byte)
+		line, err = l.readLineInto(e, *buf)
+		defer func() {
+			if cap(line) <= 64<<10 { // a rare long line is not kept
+				*buf = line[:0]
+				lineBufs.Put(buf)
+			}
+		}()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1375,10 +1393,16 @@ func (l *EventLog) readLine(e logEntry) ([]byte, error) {
 
 // readLineLocked is readLine for a caller that holds mu.
 func (l *EventLog) readLineLocked(e logEntry) ([]byte, error) {
+	return l.readLineInto(e, nil)
+}
+
+// readLineInto is readLine into buf's space, for a file's line; a caller
+// of a log in memory holds mu.
+func (l *EventLog) readLineInto(e logEntry, buf []byte) ([]byte, error) {
 	if l.f == nil {
 		return l.mem[e.off : e.off+int64(e.n)], nil
 	}
-	buf := make([]byte, e.n)
+	buf = slices.Grow(buf[:0], int(e.n))[:e.n]
 	if _, err := l.f.ReadAt(buf, e.off); err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return nil, ErrEventLogClosed

@@ -418,6 +418,38 @@ func TestEventLogWriteFailure(t *testing.T) {
 	}
 }
 
+// TestEventLogFileCutShort: a file cut short behind the log's back (by
+// another program: the lock keeps out other EventLogs only) makes the
+// reads of the lines it lost fail with an error that names the file; the
+// lines still there read as before.
+func TestEventLogFileCutShort(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	l := openLog(t, path)
+	defer l.Close()
+	for _, ev := range fixtureEvents(t) {
+		if _, err := l.Append(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Query(context.Background(), EventQuery{Limit: MaxEventPageSize}); err != nil {
+		t.Fatal(err)
+	}
+	first := l.entries[0]
+	if err := os.Truncate(path, first.off+int64(first.n)+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Query(context.Background(), EventQuery{Limit: MaxEventPageSize})
+	if err == nil {
+		t.Fatal("Query of lines cut off succeeded")
+	}
+	if !strings.Contains(err.Error(), l.path) {
+		t.Errorf("Query of lines cut off: %v, want an error that names the file", err)
+	}
+	if _, err := l.readEvent(first); err != nil {
+		t.Errorf("the line left in the file: %v", err)
+	}
+}
+
 // synthetic builds n events over a few interactions, contacts and agents,
 // with times out of order and ties.
 func synthetic(n int, seed uint64) []*Event {
@@ -1074,8 +1106,14 @@ func FuzzDecodeStored(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decodeStored: %v", err)
 		}
+		clear(line) // a query reads the next line into the same buffer
 		if !reflect.DeepEqual(*got, want) {
 			t.Fatalf("decodeStored = %+v\nUnmarshalJSON = %+v", got, want)
+		}
+		var raw bytes.Buffer
+		json.Compact(&raw, ev.Raw)
+		if !bytes.Equal(got.Raw, raw.Bytes()) {
+			t.Fatalf("read back Raw %s, stored %s", got.Raw, raw.Bytes())
 		}
 		if !reflect.DeepEqual(got.Payload, ev.Payload) || !slices.Equal(got.Warnings, ev.Warnings) {
 			t.Fatalf("read back: payload %+v, warnings %v\nParseEvent: payload %+v, warnings %v", got.Payload, got.Warnings, ev.Payload, ev.Warnings)

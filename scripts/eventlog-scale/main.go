@@ -30,44 +30,58 @@ import (
 
 func main() {
 	n := flag.Int("n", 100_000, "events to append")
+	logPath := flag.String("log", "", "measure the open and the iteration of this log, which is kept, rather than of a new one")
+	keep := flag.Bool("keep", false, "keep the new log (its path is printed) for runs with -log")
 	writers := flag.Int("writers", 64, "concurrent writers")
 	inOrder := flag.Bool("in-order", false, "append in time order instead of in 64 interleaved fronts")
-	dir := flag.String("dir", os.TempDir(), "where the log file goes (removed at the end)")
+	dir := flag.String("dir", os.TempDir(), "where the new log goes (removed at the end, unless -keep)")
 	iterate := flag.Int("iterate", 100_000, "events to iterate by time range")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the open to this file, and one of the iteration to this file with .iterate added")
 	flag.Parse()
 
-	path := filepath.Join(*dir, fmt.Sprintf("eventlog-scale-%d.jsonl", os.Getpid()))
-	defer os.Remove(path)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	span := 30 * 24 * time.Hour // a month of events
+	path := *logPath
+	if path == "" {
+		path = filepath.Join(*dir, fmt.Sprintf("eventlog-scale-%d.jsonl", os.Getpid()))
+		if !*keep {
+			defer os.Remove(path)
+		}
+		appendAll(path, *n, *writers, *inOrder, base, span)
+	}
+	readAll(path, *iterate, *profile, base, span)
+}
+
+// appendAll appends n events to a new log at path from writers goroutines,
+// then measures Follow's delay on it.
+func appendAll(path string, n, writers int, inOrder bool, base time.Time, span time.Duration) {
 	l, err := talkdesk.OpenEventLog(path)
 	if err != nil {
 		log.Fatal(err)
 	}
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	span := 30 * 24 * time.Hour // a month of events
 	at := func(i int) time.Time {
-		if *inOrder {
-			return base.Add(span / time.Duration(*n) * time.Duration(i))
+		if inOrder {
+			return base.Add(span / time.Duration(n) * time.Duration(i))
 		}
 		// Writer w appends its own rising range: the w-th slice of the
 		// month. (Divide before multiplying: a month in nanoseconds times
 		// a million overflows.)
-		w, k := i%*writers, i / *writers
-		slice := span / time.Duration(*writers)
-		return base.Add(time.Duration(w)*slice + time.Duration(k)*(slice/time.Duration(*n / *writers + 1)))
+		w, k := i%writers, i/writers
+		slice := span / time.Duration(writers)
+		return base.Add(time.Duration(w)*slice + time.Duration(k)*(slice/time.Duration(n/writers+1)))
 	}
 
-	fmt.Printf("appending %d inboundCallEnds events from %d writers (%s)\n", *n, *writers, map[bool]string{true: "in time order", false: "64 interleaved fronts"}[*inOrder])
+	fmt.Printf("appending %d inboundCallEnds events from %d writers (%s)\n", n, writers, map[bool]string{true: "in time order", false: "64 interleaved fronts"}[inOrder])
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	tenth := *n / 10
+	tenth := n / 10
 	var marks sync.Map
-	for range *writers {
+	for range writers {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= *n {
+				if i >= n {
 					return
 				}
 				ev := event(i, at(i))
@@ -92,7 +106,7 @@ func main() {
 		fmt.Printf("  %3d%%: %7.0f events/s over the last tenth\n", d*10, float64(tenth)/(el-prev).Seconds())
 		prev = el
 	}
-	fmt.Printf("append: %d events in %v, %.0f events/s\n", *n, total.Round(time.Millisecond), float64(*n)/total.Seconds())
+	fmt.Printf("append: %d events in %v, %.0f events/s\n", n, total.Round(time.Millisecond), float64(n)/total.Seconds())
 
 	// Follow: delay from Append's return to delivery, on a log of this size.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -110,7 +124,7 @@ func main() {
 	time.Sleep(100 * time.Millisecond) // the follower is waiting
 	var delays []time.Duration
 	for k := range 200 {
-		ev := event(*n+k, base.Add(span))
+		ev := event(n+k, base.Add(span))
 		ev.InteractionID = "follow-probe"
 		if _, err := l.Append(context.Background(), ev); err != nil {
 			log.Fatal(err)
@@ -125,13 +139,17 @@ func main() {
 	if err := l.Close(); err != nil {
 		log.Fatal(err)
 	}
-	l = nil
+	fmt.Printf("log: %s\n", path)
+}
 
+// readAll measures the open of the log at path, the heap it holds, and the
+// iteration of iterate events by time range.
+func readAll(path string, iterate int, profile string, base time.Time, span time.Duration) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	if *profile != "" {
-		f, err := os.Create(*profile)
+	if profile != "" {
+		f, err := os.Create(profile)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -139,13 +157,13 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	start = time.Now()
-	l, err = talkdesk.OpenEventLog(path)
+	start := time.Now()
+	l, err := talkdesk.OpenEventLog(path)
 	if err != nil {
 		log.Fatal(err)
 	}
 	open := time.Since(start)
-	if *profile != "" {
+	if profile != "" {
 		pprof.StopCPUProfile()
 	}
 	runtime.GC()
@@ -156,8 +174,8 @@ func main() {
 		(float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(st.Events))
 
 	// Iterate a time range of the middle of the month.
-	if *profile != "" {
-		f, err := os.Create(*profile + ".iterate")
+	if profile != "" {
+		f, err := os.Create(profile + ".iterate")
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -172,12 +190,12 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		if count++; count == *iterate {
+		if count++; count == iterate {
 			break
 		}
 	}
 	el := time.Since(start)
-	if *profile != "" {
+	if profile != "" {
 		pprof.StopCPUProfile()
 	}
 	fmt.Printf("iterate: %d events by time range in %v (%.1f us each)\n", count, el.Round(time.Millisecond), float64(el.Microseconds())/float64(max(count, 1)))

@@ -58,6 +58,7 @@ type EventLog struct {
 	wake     chan struct{} // closed, and replaced, at each commit and at Close: followers wait on it
 
 	entries       []logEntry // in file order, which is commit order
+	keys          []byte     // the event and interaction IDs of the entries, one after the other
 	byID          hashIndex
 	keyNames      []string                 // contact and agent IDs by number; 0 is ""
 	keyNums       map[string]uint32        // the number of each contact and agent ID
@@ -76,24 +77,42 @@ type EventLog struct {
 	beforeWrite func() // tests: runs before each batch is written
 }
 
-// logEntry is what the indexes know of one stored event.
+// logEntry is what the indexes know of one stored event, in 48 bytes
+// with no pointer: its IDs are in EventLog.keys, so that the garbage
+// collector has nothing to scan in a million entries.
 type logEntry struct {
-	off            int64
-	n              uint32 // line length without the newline
-	typ            uint8  // index in Triggers() + 1; 0 for an unknown type
-	handled        bool   // the webhook handlers succeeded (see MarkHandled)
-	at             int64  // OccurredAt, Unix nanoseconds
-	id             string
-	interaction    string
-	contact, agent uint32 // numbers of l.keyNames; 0 for none
+	off                   int64
+	at                    int64  // OccurredAt, Unix nanoseconds
+	key                   int64  // where in EventLog.keys the event ID starts, the interaction ID after it
+	n                     uint32 // line length without the newline
+	idLen, interactionLen uint32
+	contact, agent        uint32 // numbers of l.keyNames; 0 for none
+	typ                   uint8  // index in Triggers() + 1; 0 for an unknown type
+	handled               bool   // the webhook handlers succeeded (see MarkHandled)
+}
+
+// id returns the event ID of e, which mu's holder may read.
+func (l *EventLog) id(e *logEntry) []byte { return l.keys[e.key : e.key+int64(e.idLen)] }
+
+// interaction returns the interaction ID of e, which mu's holder may read.
+func (l *EventLog) interaction(e *logEntry) []byte {
+	start := e.key + int64(e.idLen)
+	return l.keys[start : start+int64(e.interactionLen)]
 }
 
 // logBatch is a group of appends written with one write and one fsync.
 type logBatch struct {
 	buf     []byte
-	entries []logEntry // offsets relative to the batch
+	entries []batchEntry
 	done    bool
 	err     error
+}
+
+// batchEntry is an event of a batch: its entry, with the offset relative
+// to the batch, and the IDs insert puts in the keys.
+type batchEntry struct {
+	logEntry
+	id, interaction string
 }
 
 // EventLogOption configures [OpenEventLog].
@@ -179,20 +198,19 @@ func (e *CorruptLineError) Unwrap() error { return e.Err }
 // unless [WithSkipCorruptLines] is given.
 func OpenEventLog(path string, opts ...EventLogOption) (*EventLog, error) {
 	l := &EventLog{
-		path:          path,
-		window:        DefaultRepeatWindow,
-		wake:          make(chan struct{}),
-		queued:        make(map[string]*logBatch),
-		keyNames:      []string{""},
-		keyNums:       make(map[string]uint32),
-		repeats:       make(map[string]int),
-		byID:          hashIndex{key: entryID},
-		byInteraction: hashIndex{key: entryInteraction},
-		interactions:  make(map[uint32]*orderedIndex),
-		byContact:     make(map[uint32]keyEntries),
-		byAgent:       make(map[uint32]keyEntries),
+		path:         path,
+		window:       DefaultRepeatWindow,
+		wake:         make(chan struct{}),
+		queued:       make(map[string]*logBatch),
+		keyNames:     []string{""},
+		keyNums:      make(map[string]uint32),
+		repeats:      make(map[string]int),
+		interactions: make(map[uint32]*orderedIndex),
+		byContact:    make(map[uint32]keyEntries),
+		byAgent:      make(map[uint32]keyEntries),
 	}
 	l.less = l.entryLess
+	l.byID.key, l.byInteraction.key = l.id, l.interaction
 	l.cond = sync.NewCond(&l.mu)
 	for _, opt := range opts {
 		if opt != nil {
@@ -456,6 +474,9 @@ func (l *EventLog) trim() {
 	if cap(l.entries) > len(l.entries)+len(l.entries)/32 {
 		l.entries = append(make([]logEntry, 0, len(l.entries)+len(l.entries)/64), l.entries...)
 	}
+	if cap(l.keys) > len(l.keys)+len(l.keys)/32 {
+		l.keys = append(make([]byte, 0, len(l.keys)+len(l.keys)/64), l.keys...)
+	}
 	l.byTime.trim()
 	for _, m := range []map[uint32]keyEntries{l.byContact, l.byAgent} {
 		for _, k := range m {
@@ -530,7 +551,7 @@ func (l *EventLog) indexParsed(f *indexFields, off int64, n int) {
 		l.warn("talkdesk event log: skipped a second line with the same event id", slog.String("id", f.ID), slog.Int64("offset", off))
 		return
 	}
-	l.insert(l.newLogEntry(f, off, n))
+	l.insert(l.newLogEntry(f, off, n), f.ID, f.InteractionID)
 }
 
 // readIndexFields reads the fields the indexes need from a stored line,
@@ -599,7 +620,7 @@ func readIndexFields(line []byte) (indexFields, error) {
 func (l *EventLog) newLogEntry(f *indexFields, off int64, n int) logEntry {
 	return logEntry{
 		off: off, n: uint32(n), typ: triggerIndex(f.Type), at: f.OccurredAt.UnixNano(),
-		id: f.ID, interaction: f.InteractionID, contact: l.keyNum(f.ContactID), agent: l.keyNum(f.AgentID),
+		contact: l.keyNum(f.ContactID), agent: l.keyNum(f.AgentID),
 	}
 }
 
@@ -626,17 +647,20 @@ func triggerIndex(t Trigger) uint8 {
 	return 0
 }
 
-// insert adds e to the entries and the indexes. mu must be held.
-func (l *EventLog) insert(e logEntry) {
+// insert adds e, whose IDs are id and interaction, to the entries and the
+// indexes. mu must be held.
+func (l *EventLog) insert(e logEntry, id, interaction string) {
+	e.key, e.idLen, e.interactionLen = int64(len(l.keys)), uint32(len(id)), uint32(len(interaction))
+	l.keys = append(append(l.keys, id...), interaction...)
 	i := uint32(len(l.entries))
 	l.entries = append(l.entries, e)
 	l.byID.put(i, l.entries)
-	if base, n, ok := repeatOf(e.id); ok && n > l.repeats[base] {
+	if base, n, ok := repeatOf(id); ok && n > l.repeats[base] {
 		l.repeats[base] = n
 	}
 	l.byTime.insert(i, l.less)
-	if e.interaction != "" {
-		switch first, ok := l.byInteraction.get(e.interaction, l.entries); {
+	if interaction != "" {
+		switch first, ok := l.byInteraction.get(interaction, l.entries); {
 		case !ok:
 			l.byInteraction.put(i, l.entries)
 		case l.interactions[first] == nil:
@@ -689,13 +713,13 @@ func (k keyEntries) index() *orderedIndex {
 // ID).
 func (l *EventLog) entryLess(a, b uint32) bool {
 	ea, eb := &l.entries[a], &l.entries[b]
-	return ea.at < eb.at || ea.at == eb.at && ea.id < eb.id
+	return ea.at < eb.at || ea.at == eb.at && bytes.Compare(l.id(ea), l.id(eb)) < 0
 }
 
 // before reports whether entry i sorts before the key (at, id).
 func (l *EventLog) before(i uint32, at int64, id string) bool {
 	e := &l.entries[i]
-	return e.at < at || e.at == at && e.id < id
+	return e.at < at || e.at == at && string(l.id(e)) < id
 }
 
 // Append stores ev and returns once it is on disk (written and synced),
@@ -751,9 +775,12 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 		b = &logBatch{}
 		l.pending = b
 	}
-	b.entries = append(b.entries, logEntry{
-		off: int64(len(b.buf)), n: uint32(len(line)), typ: triggerIndex(ev.Type), at: ev.OccurredAt.UnixNano(),
-		id: ev.ID, interaction: ev.InteractionID, contact: l.keyNum(ev.ContactID), agent: l.keyNum(ev.AgentID),
+	b.entries = append(b.entries, batchEntry{
+		logEntry: logEntry{
+			off: int64(len(b.buf)), n: uint32(len(line)), typ: triggerIndex(ev.Type), at: ev.OccurredAt.UnixNano(),
+			contact: l.keyNum(ev.ContactID), agent: l.keyNum(ev.AgentID),
+		},
+		id: ev.ID, interaction: ev.InteractionID,
 	})
 	b.buf = append(b.buf, line...)
 	b.buf = append(b.buf, '\n')
@@ -829,7 +856,7 @@ func (l *EventLog) commit(b *logBatch) {
 		l.size += int64(len(b.buf))
 		for _, e := range b.entries {
 			e.off += off
-			l.insert(e)
+			l.insert(e.logEntry, e.id, e.interaction)
 		}
 	}
 	for _, e := range b.entries {
@@ -1064,7 +1091,7 @@ func (l *EventLog) readEvent(e logEntry) (*Event, error) {
 	}
 	ev, err := decodeStored(line)
 	if err != nil {
-		return nil, fmt.Errorf("talkdesk: event log %s: event %s: %w", l.path, e.id, err)
+		return nil, fmt.Errorf("talkdesk: event log %s: the event at byte %d: %w", l.path, e.off, err)
 	}
 	return ev, nil
 }
@@ -1321,7 +1348,7 @@ func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) ite
 				next = stop // no stored event has its contact or agent yet
 			}
 			for ; next < stop && len(batch) < 256; next++ {
-				if e := &l.entries[next]; f.match(e) {
+				if e := &l.entries[next]; l.match(&f, e) {
 					batch = append(batch, *e)
 				}
 			}
@@ -1506,12 +1533,12 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		if e.at >= untilNs {
 			break
 		}
-		if e.at < sinceNs || !f.match(e) {
+		if e.at < sinceNs || !l.match(&f, e) {
 			continue
 		}
 		if len(out) == limit {
 			last := out[len(out)-1]
-			return out, encodeCursor(cursorKey{last.at, last.id}, fp), nil
+			return out, encodeCursor(cursorKey{last.at, string(l.id(&last))}, fp), nil
 		}
 		out = append(out, *e)
 	}
@@ -1572,9 +1599,10 @@ func (q *EventQuery) filter() (eventFilter, error) {
 	return f, nil
 }
 
-func (f *eventFilter) match(e *logEntry) bool {
+// match reports whether e passes f. mu is held.
+func (l *EventLog) match(f *eventFilter, e *logEntry) bool {
 	return (f.types == 0 || f.types&(1<<e.typ) != 0) &&
-		(f.interaction == "" || e.interaction == f.interaction) &&
+		(f.interaction == "" || string(l.interaction(e)) == f.interaction) &&
 		(f.contact == "" || e.contact == f.contactNum) &&
 		(f.agent == "" || e.agent == f.agentNum)
 }
@@ -1582,7 +1610,7 @@ func (f *eventFilter) match(e *logEntry) bool {
 // is reports whether entry i is the cursor's own event.
 func (l *EventLog) is(i uint32, k *cursorKey) bool {
 	e := &l.entries[i]
-	return e.at == k.at && e.id == k.id
+	return e.at == k.at && string(l.id(e)) == k.id
 }
 
 // fingerprint identifies the filters of q, so that a cursor is only used

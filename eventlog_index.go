@@ -114,11 +114,8 @@ type hashIndex struct {
 	slots []uint32
 	n     int
 	seed  maphash.Seed
-	key   func(*logEntry) string // the key of an entry
+	key   func(*logEntry) []byte // the key of an entry
 }
-
-func entryID(e *logEntry) string          { return e.id }
-func entryInteraction(e *logEntry) string { return e.interaction }
 
 // get returns the number of the entry whose key is key.
 func (x *hashIndex) get(key string, entries []logEntry) (uint32, bool) {
@@ -131,7 +128,7 @@ func (x *hashIndex) get(key string, entries []logEntry) (uint32, bool) {
 		if s == 0 {
 			return 0, false
 		}
-		if x.key(&entries[s-1]) == key {
+		if string(x.key(&entries[s-1])) == key {
 			return s - 1, true
 		}
 	}
@@ -148,7 +145,7 @@ func (x *hashIndex) put(i uint32, entries []logEntry) {
 
 func (x *hashIndex) place(i uint32, entries []logEntry) {
 	mask := uint64(len(x.slots) - 1)
-	for h := maphash.String(x.seed, x.key(&entries[i])) & mask; ; h = (h + 1) & mask {
+	for h := maphash.Bytes(x.seed, x.key(&entries[i])) & mask; ; h = (h + 1) & mask {
 		if x.slots[h] == 0 {
 			x.slots[h] = i + 1
 			return

@@ -3,9 +3,11 @@ package talkdesk
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestOrderedIndex inserts in order, in reverse and at random, and checks
@@ -57,15 +59,18 @@ func TestOrderedIndex(t *testing.T) {
 // TestHashIndex: every entry is found by its ID through the growths of
 // the table, and an ID not stored is not.
 func TestHashIndex(t *testing.T) {
-	x := hashIndex{key: entryID}
+	var keys []byte
+	x := hashIndex{key: func(e *logEntry) []byte { return keys[e.key : e.key+int64(e.idLen)] }}
 	var entries []logEntry
+	id := func(i int) string { return fmt.Sprintf("ev-%d", i) }
 	for i := range 50_000 {
-		entries = append(entries, logEntry{id: fmt.Sprintf("ev-%d", i)})
+		entries = append(entries, logEntry{key: int64(len(keys)), idLen: uint32(len(id(i)))})
+		keys = append(keys, id(i)...)
 		x.put(uint32(i), entries)
 		if i%997 == 0 {
 			for j := 0; j <= i; j += 101 {
-				if got, ok := x.get(entries[j].id, entries); !ok || got != uint32(j) {
-					t.Fatalf("after %d puts, get(%s) = %d, %v", i+1, entries[j].id, got, ok)
+				if got, ok := x.get(id(j), entries); !ok || got != uint32(j) {
+					t.Fatalf("after %d puts, get(%s) = %d, %v", i+1, id(j), got, ok)
 				}
 			}
 		}
@@ -109,6 +114,23 @@ func TestReadIndexFields(t *testing.T) {
 	} {
 		if _, err := readIndexFields([]byte(line)); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestLogEntryHasNoPointer: an entry of the index is 48 bytes and holds no
+// pointer (its IDs are in the log's keys), so that a log of millions of
+// events costs the garbage collector nothing to scan.
+func TestLogEntryHasNoPointer(t *testing.T) {
+	if size := unsafe.Sizeof(logEntry{}); size > 48 {
+		t.Errorf("a logEntry is %d bytes, want at most 48", size)
+	}
+	typ := reflect.TypeFor[logEntry]()
+	for i := range typ.NumField() {
+		switch f := typ.Field(i); f.Type.Kind() {
+		case reflect.Int64, reflect.Uint32, reflect.Uint8, reflect.Bool:
+		default:
+			t.Errorf("logEntry.%s is a %s", f.Name, f.Type)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func main() {
 	inOrder := flag.Bool("in-order", false, "append in time order instead of in 64 interleaved fronts")
 	dir := flag.String("dir", os.TempDir(), "where the new log goes (removed at the end, unless -keep)")
 	iterate := flag.Int("iterate", 100_000, "events to iterate by time range")
-	profile := flag.String("cpuprofile", "", "write a CPU profile of the open to this file, and one of the iteration to this file with .iterate added")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the open to this file, one of the iteration to this file with .iterate added, and the heap after the open to it with .heap added")
 	flag.Parse()
 
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -149,11 +149,7 @@ func readAll(path string, iterate int, profile string, base time.Time, span time
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	if profile != "" {
-		f, err := os.Create(profile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := pprof.StartCPUProfile(create(profile)); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -169,17 +165,20 @@ func readAll(path string, iterate int, profile string, base time.Time, span time
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
+	if profile != "" {
+		f := create(profile + ".heap")
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
 	st := l.Stats()
 	fmt.Printf("open: %d events, %.2f GB, in %v; heap after open %.0f B/event\n", st.Events, float64(st.Bytes)/1e9, open.Round(time.Millisecond),
 		(float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(st.Events))
 
 	// Iterate a time range of the middle of the month.
 	if profile != "" {
-		f, err := os.Create(profile + ".iterate")
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := pprof.StartCPUProfile(create(profile + ".iterate")); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -200,6 +199,15 @@ func readAll(path string, iterate int, profile string, base time.Time, span time
 	}
 	fmt.Printf("iterate: %d events by time range in %v (%.1f us each)\n", count, el.Round(time.Millisecond), float64(el.Microseconds())/float64(max(count, 1)))
 	l.Close()
+}
+
+// create creates the file at path, or exits.
+func create(path string) *os.File {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return f
 }
 
 // payload is a complete inboundCallEnds body, as Talkdesk fills the

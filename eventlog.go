@@ -1124,7 +1124,9 @@ func (e *Event) decodeStoredParts(line []byte) (ok bool, err error) {
 	if p < 0 {
 		return false, nil
 	}
-	r := bytes.Index(line[p:], []byte(`,"raw":`))
+	// The payload, an object, ends where "raw" starts: a `}` is rare in
+	// it, where a comma ends every member.
+	r := bytes.Index(line[p:], []byte(`},"raw":`))
 	if r < 0 {
 		return false, nil
 	}
@@ -1143,7 +1145,7 @@ func (e *Event) decodeStoredParts(line []byte) (ok bool, err error) {
 	// the raw body would leave an object cut short, which the parser of
 	// the payload refuses, and the other end is tried. The parser checks
 	// Raw; the stored payload and warnings are not read at all.
-	start := p + r + len(`,"raw":`)
+	start := p + r + len(`},"raw":`)
 	ends := []int{len(line) - 1}
 	if bytes.HasSuffix(line, []byte("]}")) { // else there are no warnings
 		if w := bytes.LastIndex(line[start:], []byte(`,"warnings":[`)); w > 0 {

@@ -274,8 +274,21 @@ func (l *EventLog) load() error {
 			}
 		})
 	}
+	var size int64
+	if st, err := l.f.Stat(); err == nil {
+		size = st.Size()
+	}
+	reserved := false
 	for b := range ordered {
 		<-b.parsed
+		if !reserved && len(b.jobs) > 0 {
+			// Room for as many entries and keys as the first batch
+			// says the file holds, rather than growing them, copy after
+			// copy, through a million events.
+			reserved = true
+			last := b.jobs[len(b.jobs)-1]
+			l.reserve(b.jobs, size/(last.off+int64(len(last.data))+1))
+		}
 		for i := range b.jobs {
 			j := &b.jobs[i]
 			if j.err == nil && j.f.ID == "" {
@@ -307,6 +320,21 @@ func (l *EventLog) load() error {
 	}
 	l.size = end.off
 	return nil
+}
+
+// reserve gives the entries and the keys room for times the events and
+// IDs of jobs, the first lines of the file, and 2% more.
+func (l *EventLog) reserve(jobs []lineJob, times int64) {
+	if times <= 1 {
+		return
+	}
+	keys := 0
+	for i := range jobs {
+		keys += len(jobs[i].f.ID) + len(jobs[i].f.InteractionID)
+	}
+	n := int(times) * len(jobs) * 102 / 100
+	l.entries = slices.Grow(l.entries, n)
+	l.keys = slices.Grow(l.keys, int(times)*keys*102/100)
 }
 
 // lineJob is one line of the file being opened.

@@ -48,6 +48,9 @@ func main() {
 			defer os.Remove(path)
 		}
 		appendAll(path, *n, *writers, *inOrder, base, span)
+		if *keep {
+			fmt.Printf("kept: %s\n", path)
+		}
 	}
 	readAll(path, *iterate, *profile, base, span)
 }
@@ -139,7 +142,6 @@ func appendAll(path string, n, writers int, inOrder bool, base time.Time, span t
 	if err := l.Close(); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("log: %s\n", path)
 }
 
 // readAll measures the open of the log at path, the heap it holds, and the

@@ -206,16 +206,21 @@ func parseEvent(t Trigger, body []byte, now time.Time) (*Event, error) {
 		_, err := ParseTrigger(string(t))
 		return nil, err
 	}
-	members, err := readMembers(body, nullKeeps)
-	if err != nil {
-		return nil, fmt.Errorf("talkdesk: %s payload: %w: %w", t, ErrInvalid, err)
-	}
 	spec := info.spec
 	pv := reflect.New(spec.typ)
 	v := pv.Elem()
 	ev := &Event{Type: t, ReceivedAt: now.UTC(), Payload: pv.Interface()}
-	ev.Warnings = spec.decode(v, members)
-	ev.ID = eventID(t, members)
+	if !withStringMembers(body, func(m map[string]string) {
+		ev.Warnings = spec.decodeStrings(v, m)
+		ev.ID = stringsEventID(t, m)
+	}) {
+		members, err := readMembers(body, nullKeeps)
+		if err != nil {
+			return nil, fmt.Errorf("talkdesk: %s payload: %w: %w", t, ErrInvalid, err)
+		}
+		ev.Warnings = spec.decode(v, members)
+		ev.ID = eventID(t, members)
+	}
 	ev.Raw = bytes.Clone(body)
 	spec.lift(ev, v)
 	return ev, nil
@@ -299,14 +304,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 func (e *Event) decodePayload(info *triggerInfo, src []byte) error {
 	pv := reflect.New(info.spec.typ)
 	var warnings []PayloadWarning
-	strs := stringMapPool.Get().(map[string]string)
-	if readStringMembers(src, strs) {
-		warnings = info.spec.decodeStrings(pv.Elem(), strs)
-		clear(strs)
-		stringMapPool.Put(strs)
-	} else {
-		clear(strs)
-		stringMapPool.Put(strs)
+	if !withStringMembers(src, func(m map[string]string) { warnings = info.spec.decodeStrings(pv.Elem(), m) }) {
 		members, err := readMembers(src, nullKeeps)
 		if err != nil {
 			return fmt.Errorf("talkdesk: event %s: payload: %w", e.ID, err)

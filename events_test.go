@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -447,6 +448,8 @@ func TestParseEventDuplicateKeys(t *testing.T) {
 func FuzzParseEvent(f *testing.F) {
 	triggers := Triggers()
 	f.Add(uint8(7), []byte(`{"call_id":"c1","hold_time":"00:00:12","tags":"a,b"}`))
+	f.Add(uint8(7), []byte(`{"call_id":"c1","call_id":"c2","hold_time":"soon","agent_name":" A\u00e9\"\ud800 ","x":"null"}`))
+	f.Add(uint8(3), []byte(`{"agent_id":"a","agent_id":null}`))
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		tr := triggers[int(which)%len(triggers)]
 		ev, err := parseEvent(tr, body, received)
@@ -471,7 +474,21 @@ func FuzzParseEvent(f *testing.F) {
 		if again.ID != ev.ID {
 			t.Fatalf("the same body got IDs %s and %s", ev.ID, again.ID)
 		}
+		// A body of strings is read the quick way, into a map of strings:
+		// the same ID, payload and warnings as member by member.
 		spec := triggerInfos[tr].spec
+		members, err := readMembers(body, nullKeeps)
+		if err != nil {
+			t.Fatalf("readMembers: %v", err)
+		}
+		pv := reflect.New(spec.typ)
+		warnings := spec.decode(pv.Elem(), members)
+		if id := eventID(tr, members); id != ev.ID {
+			t.Fatalf("ID %s, member by member %s", ev.ID, id)
+		}
+		if !reflect.DeepEqual(pv.Interface(), ev.Payload) || !slices.Equal(warnings, ev.Warnings) {
+			t.Fatalf("payload %+v, warnings %v\nmember by member: %+v, %v", ev.Payload, ev.Warnings, pv.Interface(), warnings)
+		}
 		v := reflect.ValueOf(ev.Payload).Elem()
 		for _, fld := range spec.fields {
 			s, ok := asMap[fld.key].(string)

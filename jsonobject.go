@@ -141,7 +141,23 @@ func readStringMembers(data []byte, m map[string]string) bool {
 	return json.Unmarshal(data, &m) == nil
 }
 
-// stringMapPool keeps the maps of readStringMembers.
+// withStringMembers calls f with the members of data, read by
+// readStringMembers into a pooled map that f must not keep, and reports
+// whether it did: not when a member of data is not a string.
+func withStringMembers(data []byte, f func(map[string]string)) bool {
+	m := stringMapPool.Get().(map[string]string)
+	defer func() {
+		clear(m)
+		stringMapPool.Put(m)
+	}()
+	if !readStringMembers(data, m) {
+		return false
+	}
+	f(m)
+	return true
+}
+
+// stringMapPool keeps the maps of withStringMembers.
 var stringMapPool = sync.Pool{New: func() any { return make(map[string]string, 64) }}
 
 // mapPool keeps the maps of readMembers, which json.Unmarshal fills
@@ -261,57 +277,88 @@ const maxCanonicalBytes = 64 << 10
 func eventID(t Trigger, members []member) string {
 	h := hasherPool.Get().(*idHasher)
 	defer hasherPool.Put(h)
-	h.Reset()
-	h.buf = append(h.buf[:0], "talkdesk-event-v1\x00"...)
-	h.buf = append(h.buf, t...)
+	h.start(t)
 	budget := maxCanonicalBytes
 	for i := range members {
 		m := &members[i]
-		h.buf = append(h.buf, 0)
-		h.buf = strconv.AppendInt(h.buf, int64(len(m.key)), 10)
-		h.buf = append(h.buf, ':')
-		h.buf = append(h.buf, m.key...)
 		switch {
 		case m.raw[0] == '"':
 			if inner, ok := plainString(m.raw); ok {
-				h.writeValue('1', inner) // as it reads: no copy
+				writeMember(h, m.key, '1', inner) // as it reads: no copy
 			} else {
-				h.writeValue('1', []byte(unquote(m.raw)))
+				writeMember(h, m.key, '1', unquote(m.raw))
 			}
 		case m.isNull():
-			h.writeValue('3', m.raw)
+			writeMember(h, m.key, '3', m.raw)
 		case m.composite():
-			h.writeValue('4', canonical(m.raw, &budget))
+			writeMember(h, m.key, '4', canonical(m.raw, &budget))
 		default: // a number, true or false, as written
-			h.writeValue('2', m.raw)
+			writeMember(h, m.key, '2', m.raw)
 		}
 	}
-	h.Write(h.buf)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	return h.sum()
+}
+
+// stringsEventID is eventID for a body whose members, all strings, are
+// in members, as readStringMembers reads them: the same ID.
+func stringsEventID(t Trigger, members map[string]string) string {
+	h := hasherPool.Get().(*idHasher)
+	defer hasherPool.Put(h)
+	h.start(t)
+	h.keys = h.keys[:0]
+	for k := range members {
+		h.keys = append(h.keys, k)
+	}
+	slices.Sort(h.keys)
+	for _, k := range h.keys {
+		writeMember(h, k, '1', members[k])
+	}
+	clear(h.keys) // keep no key alive in the pool
+	return h.sum()
 }
 
 // idHasher is a SHA-256 with a buffer, pooled.
 type idHasher struct {
 	hash.Hash
-	buf []byte
+	buf  []byte
+	keys []string // stringsEventID's
 }
 
 var hasherPool = sync.Pool{New: func() any { return &idHasher{Hash: sha256.New()} }}
 
-// writeValue appends the kind, the length and the value; a long value goes
-// to the hash without a copy.
-func (h *idHasher) writeValue(kind byte, val []byte) {
+// start begins the canonical form of an event of trigger t.
+func (h *idHasher) start(t Trigger) {
+	h.Reset()
+	h.buf = append(h.buf[:0], "talkdesk-event-v1\x00"...)
+	h.buf = append(h.buf, t...)
+}
+
+// writeMember appends a member: a NUL, the key's length, ":" and the key,
+// then the value's kind, length, ":" and the value; a long value goes to
+// the hash without a copy.
+func writeMember[V string | []byte](h *idHasher, key string, kind byte, val V) {
+	h.buf = append(h.buf, 0)
+	h.buf = strconv.AppendInt(h.buf, int64(len(key)), 10)
+	h.buf = append(h.buf, ':')
+	h.buf = append(h.buf, key...)
 	h.buf = append(h.buf, kind)
 	h.buf = strconv.AppendInt(h.buf, int64(len(val)), 10)
 	h.buf = append(h.buf, ':')
 	if len(val) > 4<<10 {
 		h.Write(h.buf)
 		h.buf = h.buf[:0]
-		h.Write(val)
+		h.Write([]byte(val))
 		return
 	}
 	h.buf = append(h.buf, val...)
+}
+
+// sum ends the canonical form and returns the ID: the first 16 bytes of
+// its SHA-256, in hex.
+func (h *idHasher) sum() string {
+	h.Write(h.buf)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
 // canonical returns the composite value raw as json.Marshal writes what

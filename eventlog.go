@@ -4,16 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,6 +20,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/talkdeskgo/talkdesk/internal/eventcursor"
 )
 
 // EventLog is a durable, queryable log of trigger events: the conversation
@@ -1499,11 +1497,11 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	fp := q.fingerprint()
 	var start *cursorKey
 	if q.Cursor != "" {
-		k, err := decodeCursor(q.Cursor, fp)
+		at, id, err := eventcursor.Decode(q.Cursor, cursorVersion, fp)
 		if err != nil {
-			return nil, "", err
+			return nil, "", invalid("Cursor", err.Error())
 		}
-		start = &k
+		start = &cursorKey{at, id}
 	}
 
 	l.mu.RLock()
@@ -1542,15 +1540,15 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	case start != nil:
 		p = idx.seek(func(i uint32) bool { return !l.before(i, start.at, start.id) && !l.is(i, start) })
 	case !q.Since.IsZero():
-		since := instantNanos(q.Since)
+		since := eventcursor.Nanos(q.Since)
 		p = idx.seek(func(i uint32) bool { return l.entries[i].at >= since })
 	}
 	var sinceNs, untilNs int64 = -1 << 63, 1<<63 - 1
 	if !q.Since.IsZero() {
-		sinceNs = instantNanos(q.Since)
+		sinceNs = eventcursor.Nanos(q.Since)
 	}
 	if !q.Until.IsZero() {
-		untilNs = instantNanos(q.Until)
+		untilNs = eventcursor.Nanos(q.Until)
 	}
 	var out []logEntry
 	for {
@@ -1568,25 +1566,11 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		}
 		if len(out) == limit {
 			last := out[len(out)-1]
-			return out, encodeCursor(cursorKey{last.at, string(l.id(&last))}, fp), nil
+			return out, eventcursor.Encode(cursorVersion, fp, last.at, string(l.id(&last))), nil
 		}
 		out = append(out, *e)
 	}
 	return out, "", nil
-}
-
-// instantNanos returns t in Unix nanoseconds, the unit of the index, with
-// the times before and after the ones an Event can hold (1677 to 2262)
-// held at the ends: a query from the year 1000 or until 9999 means all
-// the events, where UnixNano would wrap around.
-func instantNanos(t time.Time) int64 {
-	switch {
-	case t.Before(minInstant):
-		return math.MinInt64
-	case t.After(maxInstant):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 // eventFilter is the part of a query every stored event is matched
@@ -1646,42 +1630,11 @@ func (l *EventLog) is(i uint32, k *cursorKey) bool {
 // fingerprint identifies the filters of q, so that a cursor is only used
 // with the query that made it.
 func (q *EventQuery) fingerprint() [8]byte {
-	h := sha256.New()
-	for _, s := range []string{q.InteractionID, q.ContactID, q.AgentID} {
-		fmt.Fprintf(h, "%d:%s,", len(s), s)
-	}
-	types := slices.Clone(q.Types)
-	slices.Sort(types)
-	for _, t := range slices.Compact(types) {
-		fmt.Fprintf(h, "%s,", t)
-	}
-	fmt.Fprintf(h, "%s,%s", q.Since.UTC().Format(time.RFC3339Nano), q.Until.UTC().Format(time.RFC3339Nano))
-	var fp [8]byte
-	copy(fp[:], h.Sum(nil))
-	return fp
+	return eventcursor.Fingerprint(q.InteractionID, q.ContactID, q.AgentID, q.Types, q.Since, q.Until)
 }
 
+// cursorVersion marks the cursors of an EventLog.
 const cursorVersion = 1
-
-func encodeCursor(k cursorKey, fp [8]byte) string {
-	b := make([]byte, 0, 17+len(k.id))
-	b = append(b, cursorVersion)
-	b = append(b, fp[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(k.at))
-	b = append(b, k.id...)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string, fp [8]byte) (cursorKey, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 18 || b[0] != cursorVersion {
-		return cursorKey{}, invalid("Cursor", "not a cursor of this log")
-	}
-	if !bytes.Equal(b[1:9], fp[:]) {
-		return cursorKey{}, invalid("Cursor", "made by a query with other filters")
-	}
-	return cursorKey{at: int64(binary.BigEndian.Uint64(b[9:17])), id: string(b[17:])}, nil
-}
 
 // Close waits for the appends under way, then closes the file and releases
 // its lock. Calls after Close fail with [ErrEventLogClosed].

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/talkdeskgo/talkdesk/internal/eventcursor"
 )
 
 var (
@@ -90,8 +92,8 @@ var instantLayouts = []string{
 // The instants an Event holds: those whose Unix time in nanoseconds is an
 // int64, which an EventLog indexes (and JSON can encode).
 var (
-	minInstant = time.Unix(0, math.MinInt64).UTC() // 1677-09-21T00:12:43.145224192Z
-	maxInstant = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11T23:47:16.854775807Z
+	minInstant = eventcursor.MinInstant // 1677-09-21T00:12:43.145224192Z
+	maxInstant = eventcursor.MaxInstant // 2262-04-11T23:47:16.854775807Z
 )
 
 // parseInstant reads a time in one of instantLayouts (no zone means UTC),

@@ -38,15 +38,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +55,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/eventcursor"
 )
 
 // ErrClosed is returned by calls on a closed Store.
@@ -259,11 +257,6 @@ type row struct {
 	payloadDoc                           []byte // the payload's JSON, for a repeat's line
 	ownTime                              bool
 }
-
-var (
-	minInstant = time.Unix(0, math.MinInt64)
-	maxInstant = time.Unix(0, math.MaxInt64)
-)
 
 // storedLine is the form an event is stored and read back in, the form
 // of an EventLog line: the JSON of the Event with its warnings.
@@ -720,10 +713,10 @@ func (s *Store) Query(ctx context.Context, q talkdesk.EventQuery) (*talkdesk.Eve
 		b.where("(occurred_ns, id) > (" + b.arg(at) + ", " + b.arg(id) + ")")
 	}
 	if !q.Since.IsZero() {
-		b.where("occurred_ns >= " + b.arg(instantNanos(q.Since)))
+		b.where("occurred_ns >= " + b.arg(eventcursor.Nanos(q.Since)))
 	}
 	if !q.Until.IsZero() {
-		b.where("occurred_ns < " + b.arg(instantNanos(q.Until)))
+		b.where("occurred_ns < " + b.arg(eventcursor.Nanos(q.Until)))
 	}
 	sql := s.sql("SELECT occurred_ns, id, line FROM {{s}}.events" + b.clause() +
 		" ORDER BY occurred_ns, id LIMIT " + strconv.Itoa(limit+1))
@@ -836,61 +829,28 @@ func asJSON(s string) string {
 	return out
 }
 
-// instantNanos returns t in Unix nanoseconds, with the times before and
-// after the ones an Event can hold held at the ends, so that a query from
-// the year 1000 or until 9999 means every event.
-func instantNanos(t time.Time) int64 {
-	switch {
-	case t.Before(minInstant):
-		return math.MinInt64
-	case t.After(maxInstant):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
 // fingerprint identifies the filters of q, so that a cursor is only used
 // with the query that made it.
 func fingerprint(q talkdesk.EventQuery) [8]byte {
-	h := sha256.New()
-	for _, s := range []string{q.InteractionID, q.ContactID, q.AgentID} {
-		fmt.Fprintf(h, "%d:%s,", len(s), s)
-	}
-	types := slices.Clone(q.Types)
-	slices.Sort(types)
-	for _, t := range slices.Compact(types) {
-		fmt.Fprintf(h, "%s,", t)
-	}
-	fmt.Fprintf(h, "%s,%s", q.Since.UTC().Format(time.RFC3339Nano), q.Until.UTC().Format(time.RFC3339Nano))
-	var fp [8]byte
-	copy(fp[:], h.Sum(nil))
-	return fp
+	return eventcursor.Fingerprint(q.InteractionID, q.ContactID, q.AgentID, q.Types, q.Since, q.Until)
 }
 
 // cursorVersion marks the cursors of this store (the file log's are 1).
 const cursorVersion = 'p'
 
 func encodeCursor(at int64, id string, fp [8]byte) string {
-	b := make([]byte, 0, 17+len(id))
-	b = append(b, cursorVersion)
-	b = append(b, fp[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(at))
-	b = append(b, id...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return eventcursor.Encode(cursorVersion, fp, at, id)
 }
 
 func decodeCursor(s string, fp [8]byte) (at int64, id string, err error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 18 || b[0] != cursorVersion {
-		return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: "not a cursor of this log"}
+	at, id, err = eventcursor.Decode(s, cursorVersion, fp)
+	if err == nil && !storableID(id) {
+		err = eventcursor.ErrNotCursor
 	}
-	if !bytes.Equal(b[1:9], fp[:]) {
-		return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: "made by a query with other filters"}
+	if err != nil {
+		return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: err.Error()}
 	}
-	if id := string(b[17:]); storableID(id) {
-		return int64(binary.BigEndian.Uint64(b[9:17])), id, nil
-	}
-	return 0, "", &talkdesk.ValidationError{Field: "Cursor", Reason: "not a cursor of this log"}
+	return at, id, nil
 }
 
 // followScan is how many rows Follow reads at a time, matching or not.

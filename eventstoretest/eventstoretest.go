@@ -69,6 +69,16 @@ func call(t *testing.T, n int) *talkdesk.Event {
 	})
 }
 
+// calls returns the calls 0 to n-1 of call, in that order.
+func calls(t *testing.T, n int) []*talkdesk.Event {
+	t.Helper()
+	evs := make([]*talkdesk.Event, n)
+	for i := range evs {
+		evs[i] = call(t, i)
+	}
+	return evs
+}
+
 // logIn returns an agentLogIn event of agent n%3 at base + n minutes.
 func logIn(t *testing.T, n int) *talkdesk.Event {
 	t.Helper()
@@ -224,10 +234,7 @@ func testFilters(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testTimeRange(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 10 {
-		evs = append(evs, call(t, n)) // at base + n minutes
-	}
+	evs := calls(t, 10) // at base + n minutes
 	// Appended out of time order: queries answer in time order.
 	appendAll(t, s, evs[5], evs[0], evs[9], evs[3], evs[1], evs[8], evs[2], evs[7], evs[4], evs[6])
 	at := func(n int) time.Time { return base.Add(time.Duration(n) * time.Minute) }
@@ -256,10 +263,7 @@ func testTimeRange(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testPaging(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 250 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 250)
 	appendAll(t, s, evs...)
 	ctx := context.Background()
 	q := talkdesk.EventQuery{Limit: 100}
@@ -480,10 +484,7 @@ func testFollow(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testFollowResume(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 30 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 30)
 	appendAll(t, s, evs[:10]...)
 	// A follower handles 4 events and stops, as a process that restarts.
 	first := follow(t, s, talkdesk.EventQuery{}, "", 4)
@@ -515,10 +516,7 @@ func testSlowFollower(t *testing.T, s talkdesk.EventStore) {
 			}
 		}
 	}()
-	var evs []*talkdesk.Event
-	for n := range 300 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 300)
 	appended := make(chan struct{})
 	go func() {
 		defer close(appended)
@@ -564,10 +562,7 @@ func testFollowCancel(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testConcurrent(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 200 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 200)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	added := map[string]int{}

@@ -267,10 +267,7 @@ func testHTTPPage(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testHTTPPaging(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 250 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 250)
 	appendAll(t, s, evs...)
 	sv := serve(t, s)
 	if got := sv.pageIDs(t, "limit=100"); !slices.Equal(got, idsOf(evs...)) {
@@ -361,10 +358,7 @@ func testHTTPBadParams(t *testing.T, s talkdesk.EventStore) {
 }
 
 func testHTTPExport(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 250 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 250)
 	appendAll(t, s, evs...)
 	sv := serve(t, s)
 	for query, want := range map[string][]*talkdesk.Event{
@@ -475,10 +469,7 @@ func (c *sse) nextEvent(t *testing.T) *talkdesk.Event {
 func (c *sse) close() { c.resp.Body.Close() }
 
 func testHTTPStreamResume(t *testing.T, s talkdesk.EventStore) {
-	var evs []*talkdesk.Event
-	for n := range 60 {
-		evs = append(evs, call(t, n))
-	}
+	evs := calls(t, 60)
 	appendAll(t, s, evs[:10]...)
 	sv := serve(t, s)
 	// Appends go on all along.

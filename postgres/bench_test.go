@@ -2,7 +2,6 @@ package tdpostgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -15,25 +14,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/loadgen"
 )
 
 // benchEvent returns a complete inboundCallEnds event of about 2.9 KB
 // stored, as scripts/eventlog-scale makes them.
 func benchEvent(tb testing.TB, i int) *talkdesk.Event {
-	at := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
-	body, _ := json.Marshal(map[string]string{
-		"event": "call_finished", "account_id": "5d1c8e2f3a4b5c6d7e8f9a0b", "contact_phone_number": "+351912345678",
-		"total_duration": "187", "duration": "154", "waiting_time": "21", "hold_time": "12", "in_business_hours": "true",
-		"recording_url": "https://recordings.talkdeskapp.com/r/9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d.mp3", "hangup": "agent",
-		"talkdesk_phone_number": "+14155550100", "talkdesk_phone_display_name": "Support line",
-		"contact_name": "Ada Lovelace", "contact_email": "ada@example.com", "agent_name": "Ana Sousa", "agent_email": "ana@example.com",
-		"ring_groups": "support,sales", "tags": "vip, returning, billing", "agent_tags": "tier2", "phone_vip": "no",
-		"disposition_code": "resolved", "notes": fmt.Sprintf("%0900d", i),
-		"call_id": fmt.Sprintf("CA%030d", i), "interaction_id": fmt.Sprintf("int-%012d", i),
-		"contact_id": fmt.Sprintf("contact-%06d", i%50_000), "agent_id": fmt.Sprintf("agent-%03d", i%300),
-		"start_time": at.Add(-3 * time.Minute).Format(time.RFC3339), "timestamp": at.Format(time.RFC3339),
-	})
-	ev, err := talkdesk.ParseEvent(talkdesk.TriggerInboundCallEnds, body)
+	ev, err := loadgen.CallEnded(i, time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Second))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
+	"github.com/talkdeskgo/talkdesk/internal/loadgen"
 )
 
 func main() {
@@ -212,34 +212,8 @@ func create(path string) *os.File {
 	return f
 }
 
-// payload is a complete inboundCallEnds body, as Talkdesk fills the
-// connector's template, about 1.4 KB; event pads it to about 3 KB a line.
-var payload = func() map[string]string {
-	return map[string]string{
-		"event": "call_finished", "account_id": "5d1c8e2f3a4b5c6d7e8f9a0b", "contact_phone_number": "+351912345678",
-		"total_duration": "187", "duration": "154", "waiting_time": "21", "hold_time": "12", "in_business_hours": "true",
-		"recording_url": "https://recordings.talkdeskapp.com/r/9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d.mp3", "hangup": "agent",
-		"talkdesk_phone_number": "+14155550100", "talkdesk_phone_display_name": "Support line",
-		"contact_name": "Ada Lovelace", "contact_email": "ada@example.com", "agent_name": "Ana Sousa", "agent_email": "ana@example.com",
-		"ring_groups": "support,sales", "tags": "vip, returning, billing", "agent_tags": "tier2", "phone_vip": "no",
-		"disposition_code": "resolved", "notes": string(make([]byte, 0)),
-	}
-}()
-
 func event(i int, at time.Time) *talkdesk.Event {
-	m := make(map[string]string, len(payload)+8)
-	for k, v := range payload {
-		m[k] = v
-	}
-	m["call_id"] = fmt.Sprintf("CA%030d", i)
-	m["interaction_id"] = fmt.Sprintf("int-%012d", i)
-	m["contact_id"] = fmt.Sprintf("contact-%06d", i%50_000)
-	m["agent_id"] = fmt.Sprintf("agent-%03d", i%300)
-	m["start_time"] = at.Add(-3 * time.Minute).Format(time.RFC3339)
-	m["timestamp"] = at.Format(time.RFC3339)
-	m["notes"] = fmt.Sprintf("%0900d", i) // about 2.9 KB a stored line in all
-	body, _ := json.Marshal(m)
-	ev, err := talkdesk.ParseEvent(talkdesk.TriggerInboundCallEnds, body)
+	ev, err := loadgen.CallEnded(i, at)
 	if err != nil {
 		log.Fatal(err)
 	}

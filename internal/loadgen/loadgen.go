@@ -1,0 +1,44 @@
+// Package loadgen makes the events of the conversation log's measurements
+// at volume: scripts/eventlog-scale and the benchmarks of the PostgreSQL
+// store append the same events, so that their figures compare.
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+)
+
+// body is a complete inboundCallEnds body, as Talkdesk fills the
+// connector's template, but for the fields CallEnded gives each event.
+var body = map[string]string{
+	"event": "call_finished", "account_id": "5d1c8e2f3a4b5c6d7e8f9a0b", "contact_phone_number": "+351912345678",
+	"total_duration": "187", "duration": "154", "waiting_time": "21", "hold_time": "12", "in_business_hours": "true",
+	"recording_url": "https://recordings.talkdeskapp.com/r/9b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d.mp3", "hangup": "agent",
+	"talkdesk_phone_number": "+14155550100", "talkdesk_phone_display_name": "Support line",
+	"contact_name": "Ada Lovelace", "contact_email": "ada@example.com", "agent_name": "Ana Sousa", "agent_email": "ana@example.com",
+	"ring_groups": "support,sales", "tags": "vip, returning, billing", "agent_tags": "tier2", "phone_vip": "no",
+	"disposition_code": "resolved",
+}
+
+// CallEnded returns inboundCallEnds event i, which ends at at: a call of
+// its own interaction, of contact i%50,000 and agent i%300, with 900
+// bytes of notes, about 2.9 KB as a stored line.
+func CallEnded(i int, at time.Time) (*talkdesk.Event, error) {
+	m := maps.Clone(body)
+	m["call_id"] = fmt.Sprintf("CA%030d", i)
+	m["interaction_id"] = fmt.Sprintf("int-%012d", i)
+	m["contact_id"] = fmt.Sprintf("contact-%06d", i%50_000)
+	m["agent_id"] = fmt.Sprintf("agent-%03d", i%300)
+	m["start_time"] = at.Add(-3 * time.Minute).Format(time.RFC3339)
+	m["timestamp"] = at.Format(time.RFC3339)
+	m["notes"] = fmt.Sprintf("%0900d", i)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return talkdesk.ParseEvent(talkdesk.TriggerInboundCallEnds, b)
+}

@@ -1,6 +1,7 @@
 package talkdesk
 
 import (
+	"bytes"
 	"hash/maphash"
 	"slices"
 )
@@ -166,4 +167,109 @@ func (x *hashIndex) grow(entries []logEntry) {
 			x.place(s-1, entries)
 		}
 	}
+}
+
+func (l *EventLog) newLogEntry(f *indexFields, off int64, n int) logEntry {
+	return logEntry{
+		off: off, n: uint32(n), typ: triggerIndex(f.Type), at: f.OccurredAt.UnixNano(),
+		contact: l.keyNum(f.ContactID), agent: l.keyNum(f.AgentID),
+	}
+}
+
+// keyNum returns the number of a contact or agent ID, numbering it if it
+// is new: a contact or an agent has many events, and its ID is kept once.
+// mu is held (or the log is being opened).
+func (l *EventLog) keyNum(id string) uint32 {
+	if id == "" {
+		return 0
+	}
+	if n, ok := l.keyNums[id]; ok {
+		return n
+	}
+	n := uint32(len(l.keyNames))
+	l.keyNames = append(l.keyNames, id)
+	l.keyNums[id] = n
+	return n
+}
+
+func triggerIndex(t Trigger) uint8 {
+	if i := slices.Index(Triggers(), t); i >= 0 {
+		return uint8(i + 1)
+	}
+	return 0
+}
+
+// insert adds e, whose IDs are id and interaction, to the entries and the
+// indexes. mu must be held.
+func (l *EventLog) insert(e logEntry, id, interaction string) {
+	e.key, e.idLen, e.interactionLen = int64(len(l.keys)), uint32(len(id)), uint32(len(interaction))
+	l.keys = append(append(l.keys, id...), interaction...)
+	i := uint32(len(l.entries))
+	l.entries = append(l.entries, e)
+	l.byID.put(i, l.entries)
+	if base, n, ok := repeatOf(id); ok && n > l.repeats[base] {
+		l.repeats[base] = n
+	}
+	l.byTime.insert(i, l.less)
+	if interaction != "" {
+		switch first, ok := l.byInteraction.get(interaction, l.entries); {
+		case !ok:
+			l.byInteraction.put(i, l.entries)
+		case l.interactions[first] == nil:
+			x := &orderedIndex{}
+			x.insert(first, l.less)
+			x.insert(i, l.less)
+			l.interactions[first] = x
+		default:
+			l.interactions[first].insert(i, l.less)
+		}
+	}
+	for _, ix := range []struct {
+		m   map[uint32]keyEntries
+		key uint32
+	}{{l.byContact, e.contact}, {l.byAgent, e.agent}} {
+		if ix.key == 0 {
+			continue
+		}
+		switch k, ok := ix.m[ix.key]; {
+		case !ok:
+			ix.m[ix.key] = keyEntries{one: i}
+		case k.many == nil:
+			x := &orderedIndex{}
+			x.insert(k.one, l.less)
+			x.insert(i, l.less)
+			ix.m[ix.key] = keyEntries{many: x}
+		default:
+			k.many.insert(i, l.less)
+		}
+	}
+}
+
+// keyEntries are the entries of one interaction, contact or agent. Most
+// interactions have one or a few events: a key with one entry has no index
+// of its own, which would cost several times the entry.
+type keyEntries struct {
+	one  uint32        // the entry, while it is the only one
+	many *orderedIndex // the entries, once there are two or more
+}
+
+// index returns the key's entries as an index.
+func (k keyEntries) index() *orderedIndex {
+	if k.many != nil {
+		return k.many
+	}
+	return &orderedIndex{chunks: [][]uint32{{k.one}}, n: 1}
+}
+
+// entryLess reports whether entry a sorts before entry b, by (OccurredAt,
+// ID).
+func (l *EventLog) entryLess(a, b uint32) bool {
+	ea, eb := &l.entries[a], &l.entries[b]
+	return ea.at < eb.at || ea.at == eb.at && bytes.Compare(l.id(ea), l.id(eb)) < 0
+}
+
+// before reports whether entry i sorts before the key (at, id).
+func (l *EventLog) before(i uint32, at int64, id string) bool {
+	e := &l.entries[i]
+	return e.at < at || e.at == at && string(l.id(e)) < id
 }

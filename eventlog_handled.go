@@ -2,18 +2,21 @@ package talkdesk
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 )
 
-// handledPath is the file of the IDs whose handlers succeeded, one a line,
-// beside the log.
+// handledPath is the file of the IDs whose handlers succeeded, beside the
+// log: one ID a line, as a JSON string (an ID may hold any character, a
+// line break too).
 func (l *EventLog) handledPath() string { return l.path + ".handled" }
 
 // loadHandled marks the entries named in the handled file. A line cut
-// short by a crash names no entry, and is skipped.
+// short by a crash names no entry, and is skipped. A line that is not a
+// JSON string is an ID as an earlier version wrote it, raw.
 func (l *EventLog) loadHandled() error {
 	data, err := os.ReadFile(l.handledPath())
 	if errors.Is(err, os.ErrNotExist) {
@@ -22,12 +25,30 @@ func (l *EventLog) loadHandled() error {
 	if err != nil {
 		return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
 	}
-	for id := range strings.Lines(string(data)) {
-		if i, ok := l.byID.get(strings.TrimSuffix(id, "\n"), l.entries); ok {
+	for line := range strings.Lines(string(data)) {
+		if !strings.HasSuffix(line, "\n") {
+			continue // cut short by a crash
+		}
+		if i, ok := l.byID.get(handledID(line[:len(line)-1]), l.entries); ok {
 			l.entries[i].handled = true
 		}
 	}
 	return nil
+}
+
+// handledID reads the ID of a line of the handled file.
+func handledID(line string) string {
+	var id string
+	if strings.HasPrefix(line, `"`) && json.Unmarshal([]byte(line), &id) == nil {
+		return id
+	}
+	return line // as written before the lines were encoded
+}
+
+// handledLine returns the line of the handled file that names id.
+func handledLine(id string) []byte {
+	b, _ := json.Marshal(id) // a string always encodes
+	return append(b, '\n')
 }
 
 // MarkHandled records that the webhook handlers of the stored event id
@@ -59,7 +80,7 @@ func (l *EventLog) MarkHandled(ctx context.Context, id string) error {
 			}
 			l.handledFile = f
 		}
-		if _, err := l.handledFile.WriteString(id + "\n"); err != nil {
+		if _, err := l.handledFile.Write(handledLine(id)); err != nil {
 			return fmt.Errorf("talkdesk: event log %s: %w", l.path, err)
 		}
 	}

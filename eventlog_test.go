@@ -1120,3 +1120,42 @@ func FuzzDecodeStored(f *testing.F) {
 		}
 	})
 }
+
+// TestEventLogHandledIDsAnyCharacter: the handled file names each ID on
+// a line of its own whatever the ID holds (a line break, a quote), so a
+// mark survives a reopen and marks no other event; a file written before
+// the lines were encoded, an ID a line, reads as before.
+func TestEventLogHandledIDsAnyCharacter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	ctx := context.Background()
+	evs := synthetic(4, 7)
+	evs[0].ID = "imported-7\nvictim-1"
+	evs[1].ID = "victim-1"
+	evs[2].ID = `"quoted"`
+	evs[3].ID = "old-style"
+	l := openLog(t, path)
+	for _, ev := range evs {
+		if _, err := l.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{evs[0].ID, evs[2].ID} {
+		if err := l.MarkHandled(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	// A line as an earlier version wrote it, the ID raw.
+	f, err := os.OpenFile(path+".handled", os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("old-style\n")
+	f.Close()
+	l = openLog(t, path)
+	for i, want := range []bool{true, false, true, true} {
+		if done, err := l.Handled(ctx, evs[i].ID); err != nil || done != want {
+			t.Errorf("Handled(%q) after reopening = %v, %v; want %v", evs[i].ID, done, err, want)
+		}
+	}
+}

@@ -116,14 +116,19 @@ func WithSkipCorruptLines() EventLogOption {
 // the same values, does so minutes or hours apart.
 const DefaultRepeatWindow = 10 * time.Minute
 
-// WithRepeatWindow sets the repeat window W: an event without a time of
+// WithRepeatWindow sets the repeat window W. An event without a time of
 // its own (see [Event.HasOwnTime]) whose body is identical to one stored
-// is a redelivery of it when received within W of it, and a new event, a
-// genuine repeat, when received later. A repeat is stored under the ID of
-// the first with ".2", ".3"... appended, and Append sets ev.ID to it (and,
-// for a redelivery of a repeat, to the repeat's).
+// is a redelivery of that one while it has not been handled (see
+// [EventLog.MarkHandled], which a [WebhookHandler] calls once its handlers
+// succeed), however late it comes: Talkdesk delivers an event again until
+// it gets a 200. Once the stored one was handled, an identical event
+// received within W of it is still a redelivery (a 200 lost on its way),
+// and one received later is a new event, a genuine repeat (an agent who
+// logs in again). A repeat is stored under the ID of the first with ".2",
+// ".3"... appended, and Append sets ev.ID to it (and, for a redelivery of
+// a repeat, to the repeat's).
 // Events with a time of their own are always redeliveries when identical.
-// d <= 0 makes every identical event a redelivery, as before.
+// d <= 0 makes every identical event a redelivery.
 func WithRepeatWindow(d time.Duration) EventLogOption {
 	return eventLogOptionFunc(func(el *EventLog) { el.window = d })
 }

@@ -52,6 +52,7 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 	case l.broken != nil:
 		return false, l.broken
 	}
+	stored := false // ev is a redelivery of an event stored or on its way
 	if _, ok := l.byID.get(ev.ID, l.entries); ok {
 		id, repeat, err := l.repeatID(ev)
 		if err != nil {
@@ -60,18 +61,22 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 		if id != ev.ID {
 			ev.ID = id // the repeat it is a redelivery of, or its own as a repeat
 		}
-		if !repeat {
-			return false, nil
-		}
-		if line, err = encodeLogLine(ev); err != nil {
-			return false, err
+		if stored = !repeat; repeat {
+			if line, err = encodeLogLine(ev); err != nil {
+				return false, err
+			}
 		}
 	}
-	if b, ok := l.queued[ev.ID]; ok { // the same event, in a batch on its way
+	// The event ev names may be in a batch on its way: "already stored"
+	// only once it is, whichever way ev was found to name it.
+	if b, ok := l.queued[ev.ID]; ok {
 		for !b.done {
 			l.cond.Wait()
 		}
 		return false, b.err
+	}
+	if stored {
+		return false, nil
 	}
 	b := l.pending
 	if b == nil {
@@ -99,9 +104,12 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 }
 
 // repeatID tells, for ev whose ID is stored, whether it is a genuine
-// repeat of the last event stored with the same body (received more than
-// the repeat window after it), and returns the ID it is stored under as
-// one, or else the ID of the event it is a redelivery of. mu is held.
+// repeat of the last event stored with the same body, and returns the ID
+// it is stored under as one, or else the ID of the event it is a
+// redelivery of. It is a genuine repeat only when that event was handled
+// (see [EventLog.MarkHandled]) and ev was received more than the repeat
+// window after it: a copy never handled is redelivered until it is,
+// however late. mu is held.
 func (l *EventLog) repeatID(ev *Event) (id string, repeat bool, err error) {
 	if l.window <= 0 || ev.HasOwnTime() {
 		return ev.ID, false, nil
@@ -112,9 +120,12 @@ func (l *EventLog) repeatID(ev *Event) (id string, repeat bool, err error) {
 	}
 	next := ev.ID + "." + strconv.Itoa(n+1)
 	if _, queued := l.queued[next]; queued {
-		return next, false, nil // a repeat on its way: this is its redelivery
+		return next, false, nil // a repeat on its way, not handled yet: this is its redelivery
 	}
 	li, _ := l.byID.get(last, l.entries)
+	if !l.entries[li].handled {
+		return last, false, nil
+	}
 	line, err := l.readLineLocked(l.entries[li])
 	if err != nil {
 		return "", false, err

@@ -782,6 +782,11 @@ func TestEventLogRepeatWindow(t *testing.T) {
 		if tt.added && ev.ID != base+tt.id {
 			t.Errorf("at +%v: stored as %s, want %s%s", tt.at, ev.ID, base, tt.id)
 		}
+		// Handled, as a webhook handler marks it: only a handled copy
+		// can be followed by a genuine repeat.
+		if err := l.MarkHandled(ctx, ev.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	off, err := OpenEventLog("", WithRepeatWindow(0))
 	if err != nil {
@@ -1157,5 +1162,66 @@ func TestEventLogHandledIDsAnyCharacter(t *testing.T) {
 		if done, err := l.Handled(ctx, evs[i].ID); err != nil || done != want {
 			t.Errorf("Handled(%q) after reopening = %v, %v; want %v", evs[i].ID, done, err, want)
 		}
+	}
+}
+
+// TestEventLogRedeliveryOfARepeatOnItsWay: a redelivery of a genuine
+// repeat that comes while the repeat is being written returns only once
+// the repeat is committed, so that the 200 it earns is for a stored event
+// (and MarkHandled of the ID it names finds it).
+func TestEventLogRedeliveryOfARepeatOnItsWay(t *testing.T) {
+	ctx := context.Background()
+	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"), WithRepeatWindow(time.Second))
+	login := func(received time.Time) *Event {
+		ev, err := parseEvent(TriggerAgentLogIn, []byte(`{"agent_id":"a-1"}`), received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	first := login(received)
+	if _, err := l.Append(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkHandled(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	writing, release := make(chan struct{}), make(chan struct{})
+	l.beforeWrite = func() {
+		close(writing)
+		<-release
+	}
+	repeat := make(chan error, 1)
+	go func() {
+		_, err := l.Append(ctx, login(received.Add(time.Hour)))
+		repeat <- err
+	}()
+	<-writing // the repeat is in a batch on its way to the file
+	l.beforeWrite = nil
+	redelivered := make(chan error, 1)
+	go func() {
+		ev := login(received.Add(time.Hour + 100*time.Millisecond))
+		added, err := l.Append(ctx, ev)
+		if err == nil && added {
+			err = errors.New("the redelivery was added")
+		}
+		if err == nil {
+			err = l.MarkHandled(ctx, ev.ID) // what the webhook handler does next
+		}
+		redelivered <- err
+	}()
+	select {
+	case err := <-redelivered:
+		close(release)
+		<-repeat
+		t.Fatalf("the redelivery returned (%v) while the repeat it names was not yet written", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-repeat; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-redelivered; err != nil {
+		t.Errorf("the redelivery, then MarkHandled of the ID it names: %v", err)
 	}
 }

@@ -17,9 +17,12 @@ import (
 // Append stores ev and reports added == false when an event with its ID is
 // already stored (a redelivery); it returns once the event is committed.
 // Of identical events without a time of their own (see
-// [Event.HasOwnTime]), one received more than the store's repeat window
-// after the last is a genuine repeat: added, under the first's ID with
-// ".2", ".3"... appended, which Append sets on ev (see [WithRepeatWindow]).
+// [Event.HasOwnTime]), one is a redelivery of the last stored while that
+// one was not handled ([HandledMarker]), however late it comes; once it
+// was handled, one received more than the store's repeat window after it
+// is a genuine repeat: added, under the first's ID with ".2", ".3"...
+// appended, which Append sets on ev (see [WithRepeatWindow]). A store that
+// is not a HandledMarker treats every such event as a redelivery.
 // An event a store cannot hold or read back fails with [ErrInvalid].
 // Query returns one page of the events matching q, in (OccurredAt, ID)
 // order, with a cursor for the next that stays valid while appends go on.

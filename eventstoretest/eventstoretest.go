@@ -619,9 +619,12 @@ func testClosed(t *testing.T, s talkdesk.EventStore) {
 }
 
 // testRepeats: an event without a time of its own, identical to one
-// stored, is a redelivery within the repeat window and a new event, under
-// a derived ID, after it; exactly one of several concurrent appends of the
-// same repeat adds it; events with their own time are always redeliveries.
+// stored, is a redelivery of it while it was not handled, however late it
+// comes; once handled, a redelivery within the repeat window and a new
+// event, under a derived ID, after it; exactly one of several concurrent
+// appends of the same repeat adds it; events with their own time are
+// always redeliveries. A store that is not a talkdesk.HandledMarker must
+// treat every identical event as a redelivery.
 func testRepeats(t *testing.T, s talkdesk.EventStore) {
 	ctx := context.Background()
 	t0 := base
@@ -639,7 +642,28 @@ func testRepeats(t *testing.T, s talkdesk.EventStore) {
 			t.Errorf("%s: added %v, %v; want %v", what, added, err, wantAdded)
 		}
 	}
-	expect(login(t0.Add(30*time.Second)), false, "the same log-in 30 s later (a redelivery)")
+	// A handler that fails for 40 minutes: Talkdesk delivers again and
+	// again, each time later than the window. Every one is the first's
+	// redelivery, never a new event.
+	for _, m := range []time.Duration{12, 25, 40} {
+		again := login(t0.Add(m * time.Minute))
+		expect(again, false, fmt.Sprintf("the same log-in, not handled, %d minutes later (a redelivery)", m))
+		if again.ID != first.ID {
+			t.Errorf("the redelivery %d minutes later names %q, want the first, %q", m, again.ID, first.ID)
+		}
+	}
+	marker, ok := s.(talkdesk.HandledMarker)
+	if !ok {
+		expect(login(t0.Add(2*time.Hour)), false, "the same log-in 2 h later, to a store without handled marks")
+		return
+	}
+	mark := func(id string) {
+		t.Helper()
+		if err := marker.MarkHandled(ctx, id); err != nil {
+			t.Fatalf("MarkHandled(%s): %v", id, err)
+		}
+	}
+	mark(first.ID)
 	second := login(t0.Add(2 * time.Hour))
 	expect(second, true, "the same log-in 2 h later (a genuine repeat)")
 	if second.ID == first.ID || second.ID == "" {
@@ -647,6 +671,12 @@ func testRepeats(t *testing.T, s talkdesk.EventStore) {
 	}
 	redelivered := login(t0.Add(2*time.Hour + 30*time.Second))
 	expect(redelivered, false, "the repeat redelivered 30 s later")
+	late := login(t0.Add(3 * time.Hour))
+	expect(late, false, "the repeat, not handled, redelivered an hour later")
+	if late.ID != second.ID {
+		t.Errorf("the late redelivery of the repeat names %q, want the repeat, %q", late.ID, second.ID)
+	}
+	mark(second.ID)
 	// Eight handlers sharing the store get the third log-in at once.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -671,11 +701,14 @@ func testRepeats(t *testing.T, s talkdesk.EventStore) {
 	got := ids(t, s, talkdesk.EventQuery{AgentID: "agent-7"})
 	if len(got) != 3 || got[0] != first.ID || got[1] != second.ID {
 		t.Errorf("stored log-ins %v, want 3: the first, the repeat, the third", got)
+	} else {
+		mark(got[2])
+		expect(login(t0.Add(5*time.Hour+5*time.Minute)), false, "the third log-in, handled, again within the window (a redelivery)")
 	}
 	// An event with a time of its own is a redelivery whenever it comes.
 	c := call(t, 1)
 	appendAll(t, s, c)
-	late := call(t, 1)
-	late.ReceivedAt = c.ReceivedAt.Add(24 * time.Hour)
-	expect(late, false, "a call ending delivered again a day later")
+	dayLater := call(t, 1)
+	dayLater.ReceivedAt = c.ReceivedAt.Add(24 * time.Hour)
+	expect(dayLater, false, "a call ending delivered again a day later")
 }

@@ -208,23 +208,27 @@ func rowError(err error) bool {
 }
 
 // appendRepeat settles an event without a time of its own whose ID is
-// stored: a redelivery of the last of its repeats when received within
-// the window of it, else a genuine repeat, inserted under the next
-// derived ID (of several replicas inserting it at once, one adds it).
+// stored: a redelivery of the last of its repeats while that one is not
+// handled (however late it comes) or when received within the window of
+// it, else a genuine repeat, inserted under the next derived ID (of
+// several replicas inserting it at once, one adds it).
 func (s *Store) appendRepeat(ctx context.Context, r *row) (id string, added bool, err error) {
 	// The repeats of id are id.2, id.3...: the IDs from "id." to "id/"
 	// in the byte order of the key.
-	rows, err := s.pool.Query(ctx, s.sql(`SELECT id, received_at FROM {{s}}.events WHERE id = $1 OR (id > $2 AND id < $3)`),
+	rows, err := s.pool.Query(ctx, s.sql(`SELECT e.id, e.received_at, h.id IS NOT NULL FROM {{s}}.events e
+		LEFT JOIN {{s}}.handled h ON h.id = e.id WHERE e.id = $1 OR (e.id > $2 AND e.id < $3)`),
 		r.id, r.id+".", r.id+"/")
 	if err != nil {
 		return "", false, fmt.Errorf("tdpostgres: append: %w", err)
 	}
 	last, n := r.id, 1
 	var lastAt time.Time
+	var lastHandled bool
 	for rows.Next() {
 		var id string
 		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
+		var handled bool
+		if err := rows.Scan(&id, &at, &handled); err != nil {
 			rows.Close()
 			return "", false, fmt.Errorf("tdpostgres: append: %w", err)
 		}
@@ -236,14 +240,14 @@ func (s *Store) appendRepeat(ctx context.Context, r *row) (id string, added bool
 			}
 		}
 		if k >= n {
-			last, n, lastAt = id, k, at
+			last, n, lastAt, lastHandled = id, k, at, handled
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return "", false, fmt.Errorf("tdpostgres: append: %w", err)
 	}
-	if lastAt.IsZero() || r.receivedAt.Sub(lastAt) <= s.window {
+	if !lastHandled || lastAt.IsZero() || r.receivedAt.Sub(lastAt) <= s.window {
 		return last, false, nil // (lastAt zero: the event vanished, which a store never does)
 	}
 	rep := *r

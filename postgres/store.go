@@ -85,11 +85,13 @@ func WithSchema(name string) Option { return func(s *Store) { s.schema = name } 
 
 // WithRepeatWindow sets the repeat window, as [talkdesk.WithRepeatWindow]
 // does for the file log: an event without a time of its own identical to
-// one stored is a redelivery of it when received within d of it, and a
-// genuine repeat, stored under the first's ID with ".2", ".3"... appended,
-// when received later. The default is [talkdesk.DefaultRepeatWindow]; d <=
-// 0 makes every identical event a redelivery. Every replica sharing a
-// schema should use the same window.
+// one stored is a redelivery of it while it is not handled (see
+// [Store.MarkHandled]), however late it comes, and once it is, when
+// received within d of it; received later than that, it is a genuine
+// repeat, stored under the first's ID with ".2", ".3"... appended. The
+// default is [talkdesk.DefaultRepeatWindow]; d <= 0 makes every identical
+// event a redelivery. Every replica sharing a schema should use the same
+// window.
 func WithRepeatWindow(d time.Duration) Option { return func(s *Store) { s.window = d } }
 
 // WithAppendTimeout bounds how long one group of appends may take in the

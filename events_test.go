@@ -450,6 +450,7 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add(uint8(7), []byte(`{"call_id":"c1","hold_time":"00:00:12","tags":"a,b"}`))
 	f.Add(uint8(7), []byte(`{"call_id":"c1","call_id":"c2","hold_time":"soon","agent_name":" A\u00e9\"\ud800 ","x":"null"}`))
 	f.Add(uint8(3), []byte(`{"agent_id":"a","agent_id":null}`))
+	f.Add(uint8(0), []byte(`{"a":{"z":[1, "<x>", {"c":null, "c":2.50}], "\u0061":"\u00e9\ud800"}, "b":[[],{}]}`))
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		tr := triggers[int(which)%len(triggers)]
 		ev, err := parseEvent(tr, body, received)
@@ -485,6 +486,13 @@ func FuzzParseEvent(f *testing.F) {
 		warnings := spec.decode(pv.Elem(), members)
 		if id := eventID(tr, members); id != ev.ID {
 			t.Fatalf("ID %s, member by member %s", ev.ID, id)
+		}
+		for _, m := range members {
+			if m.composite() {
+				if got, want := string(canonical(m.raw)), referenceCanonical(t, m.raw); got != want {
+					t.Fatalf("canonical(%s) = %s, encoding/json gives %s", m.raw, got, want)
+				}
+			}
 		}
 		if !reflect.DeepEqual(pv.Interface(), ev.Payload) || !slices.Equal(warnings, ev.Warnings) {
 			t.Fatalf("payload %+v, warnings %v\nmember by member: %+v, %v", ev.Payload, ev.Warnings, pv.Interface(), warnings)

@@ -255,13 +255,6 @@ func objectError(err error) error {
 	return fmt.Errorf("%w: %v", errSyntax, err)
 }
 
-// maxCanonicalBytes bounds the composite values of one object that
-// eventID canonicalizes (key order and escapes) through encoding/json,
-// whose decoding into interfaces costs some thirty times the bytes of an
-// array of small numbers. Composite values beyond it are hashed compacted,
-// as sent but for white space. Talkdesk's payloads are flat strings.
-const maxCanonicalBytes = 64 << 10
-
 // eventID returns the ID of an event of trigger t whose body has members
 // (from readMembers, sorted by key): a hash of a canonical form of them, so
 // that two bodies encoding/json reads as the same object (whatever their
@@ -273,12 +266,12 @@ const maxCanonicalBytes = 64 << 10
 // digit for the value's kind (1 string, 2 number or boolean, 3 null, 4
 // object or array), the value's length and ":" and the value: a string
 // unquoted, a number or boolean as written, a composite as json.Marshal
-// writes what json.Unmarshal (with UseNumber) reads from it.
+// writes what json.Unmarshal (with UseNumber) reads from it, at any size
+// (see canonical).
 func eventID(t Trigger, members []member) string {
 	h := hasherPool.Get().(*idHasher)
 	defer hasherPool.Put(h)
 	h.start(t)
-	budget := maxCanonicalBytes
 	for i := range members {
 		m := &members[i]
 		switch {
@@ -291,7 +284,7 @@ func eventID(t Trigger, members []member) string {
 		case m.isNull():
 			writeMember(h, m.key, '3', m.raw)
 		case m.composite():
-			writeMember(h, m.key, '4', canonical(m.raw, &budget))
+			writeMember(h, m.key, '4', canonical(m.raw))
 		default: // a number, true or false, as written
 			writeMember(h, m.key, '2', m.raw)
 		}
@@ -361,23 +354,143 @@ func (h *idHasher) sum() string {
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
-// canonical returns the composite value raw as json.Marshal writes what
-// json.Unmarshal with UseNumber reads from it (object keys sorted, the last
-// of a key sent twice kept, strings escaped as encoding/json escapes them),
-// while budget lasts; beyond it, raw compacted.
-func canonical(raw []byte, budget *int) []byte {
-	if len(raw) <= *budget {
-		*budget -= len(raw)
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var v any
-		if dec.Decode(&v) == nil {
-			if out, err := json.Marshal(v); err == nil {
-				return out
+// canonical returns the composite value raw, valid JSON of at most the
+// nesting depth encoding/json reads, as json.Marshal writes what
+// json.Unmarshal with UseNumber reads from it: object keys sorted, the
+// last of a key sent twice kept, strings escaped as encoding/json escapes
+// them, numbers as written, no white space. raw was checked by
+// encoding/json: canonical walks it, leaving every string with an escape
+// or a character encoding/json escapes to encoding/json, without decoding
+// it into interfaces, which cost some thirty times the bytes of an array of
+// small numbers. Its cost is in proportion to raw's size, whatever raw
+// holds (FuzzParseEvent checks it against encoding/json).
+func canonical(raw []byte) []byte {
+	out, _ := appendCanonical(make([]byte, 0, len(raw)), raw, 0)
+	return out
+}
+
+// appendCanonical appends the canonical form of the value of raw at i,
+// and returns where it ends.
+func appendCanonical(out, raw []byte, i int) ([]byte, int) {
+	i = skipSpace(raw, i)
+	switch raw[i] {
+	case '[':
+		out = append(out, '[')
+		i = skipSpace(raw, i+1)
+		for n := 0; raw[i] != ']'; n++ {
+			if n > 0 {
+				out = append(out, ',')
 			}
+			out, i = appendCanonical(out, raw, i)
+			if i = skipSpace(raw, i); raw[i] == ',' {
+				i++
+			}
+			i = skipSpace(raw, i)
+		}
+		return append(out, ']'), i + 1
+	case '{':
+		// Its members in canonical form, sorted by key, the last of a key
+		// kept.
+		type kv struct {
+			key []byte // canonical, quoted
+			val []byte
+		}
+		var members []kv
+		i = skipSpace(raw, i+1)
+		for raw[i] != '}' {
+			var m kv
+			m.key, i = appendString(nil, raw, i)
+			i = skipSpace(raw, i) + 1 // the colon
+			m.val, i = appendCanonical(nil, raw, i)
+			members = append(members, m)
+			if i = skipSpace(raw, i); raw[i] == ',' {
+				i++
+			}
+			i = skipSpace(raw, i)
+		}
+		// json.Marshal sorts the keys of a map by their strings: the
+		// quoted canonical forms sort alike but for escapes, rare, which
+		// are compared unquoted.
+		slices.SortStableFunc(members, func(a, b kv) int { return cmp.Compare(keyString(a.key), keyString(b.key)) })
+		out = append(out, '{')
+		n := 0
+		for k := range members {
+			if k+1 < len(members) && keyString(members[k+1].key) == keyString(members[k].key) {
+				continue // a later value of the same key wins
+			}
+			if n > 0 {
+				out = append(out, ',')
+			}
+			n++
+			out = append(append(append(out, members[k].key...), ':'), members[k].val...)
+		}
+		return append(out, '}'), i + 1
+	case '"':
+		return appendString(out, raw, i)
+	default: // a number, true, false or null, as written
+		j := i
+		for j < len(raw) && !isDelimiter(raw[j]) {
+			j++
+		}
+		return append(out, raw[i:j]...), j
+	}
+}
+
+// appendString appends the string of raw at i as json.Marshal writes it,
+// and returns where it ends.
+func appendString(out, raw []byte, i int) ([]byte, int) {
+	j, plain := i+1, true
+	for raw[j] != '"' {
+		switch c := raw[j]; {
+		case c == '\\':
+			plain = false
+			j += 2
+			continue
+		case c < 0x20 || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf:
+			plain = false
+		}
+		j++
+	}
+	j++ // past the closing quote
+	quoted := raw[i:j]
+	if !plain {
+		// An escape, or a character encoding/json escapes (HTML's, U+2028,
+		// U+2029, invalid UTF-8) or may: as encoding/json reads and writes
+		// it.
+		if ascii := quoted; utf8.Valid(ascii) && !bytes.ContainsAny(ascii, "\\<>&\u2028\u2029") && noControl(ascii) {
+			return append(out, quoted...), j
+		}
+		b, _ := json.Marshal(unquote(quoted))
+		return append(out, b...), j
+	}
+	return append(out, quoted...), j
+}
+
+// keyString returns the string of a canonical quoted key.
+func keyString(quoted []byte) string {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1 : len(quoted)-1])
+	}
+	return unquote(quoted)
+}
+
+// noControl reports whether b has no control character.
+func noControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return false
 		}
 	}
-	var b bytes.Buffer
-	_ = json.Compact(&b, raw) // raw is valid JSON
-	return b.Bytes()
+	return true
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+func isDelimiter(c byte) bool {
+	return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }

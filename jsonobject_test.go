@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -285,12 +286,13 @@ func TestEventIDOfRepeatedKeys(t *testing.T) {
 	}
 }
 
-// TestEventIDOfLargeComposites: a composite value beyond the budget of
-// canonical re-encoding is hashed compacted: white space does not change
-// the ID, content does.
+// TestEventIDOfLargeComposites: a composite value of any size within a
+// body is hashed in its canonical form: white space, key order and
+// escaping do not change the ID, content does.
 func TestEventIDOfLargeComposites(t *testing.T) {
+	const large = 256 << 10 // past the 64 KiB up to which composites were canonical before
 	big := func(sep, last string) string {
-		return `{"a":[` + strings.Repeat(`1`+sep, maxCanonicalBytes/2) + last + `]}`
+		return `{"a":[` + strings.Repeat(`1`+sep, large/2) + last + `]}`
 	}
 	id := func(body string) string {
 		ev, err := ParseEvent(TriggerAgentLogIn, []byte(body))
@@ -305,6 +307,64 @@ func TestEventIDOfLargeComposites(t *testing.T) {
 	if id(big(",", "1")) == id(big(",", "2")) {
 		t.Error("two different large arrays have the same ID")
 	}
+	// The same large object, its keys in another order, escaped otherwise,
+	// with a key sent twice.
+	var ordered, reversed, escaped strings.Builder
+	ordered.WriteString(`{"a":{`)
+	reversed.WriteString(`{"a":{"k00000":"stale",`)
+	escaped.WriteString(`{"a":{`)
+	const keys = large / 24
+	for i := range keys {
+		if i > 0 {
+			ordered.WriteByte(',')
+			escaped.WriteByte(',')
+		}
+		fmt.Fprintf(&ordered, `"k%05d":"v<%d>"`, i, i)
+		fmt.Fprintf(&escaped, `"\u006b%05d" : "v\u003c%d\u003e"`, i, i)
+		if i > 0 {
+			reversed.WriteByte(',')
+		}
+		fmt.Fprintf(&reversed, `"k%05d":"v<%d>"`, keys-1-i, keys-1-i)
+	}
+	for _, b := range []*strings.Builder{&ordered, &reversed, &escaped} {
+		b.WriteString("}}")
+	}
+	want := id(ordered.String())
+	for name, body := range map[string]string{"keys reversed, one sent twice": reversed.String(), "escaped": escaped.String()} {
+		if got := id(body); got != want {
+			t.Errorf("a large object, %s: ID %s, want %s", name, got, want)
+		}
+	}
+}
+
+// TestCanonical: the canonical form is what json.Marshal writes of what
+// json.Unmarshal with UseNumber reads, the form of the IDs before.
+func TestCanonical(t *testing.T) {
+	for _, raw := range []string{
+		`[]`, `{}`, `[1, 2.50, -3e7, true, false, null, "x"]`,
+		`{"b": 1, "a": {"z": [{"y": null, "x": "<&>"}], "a": "\u00e9\ud800"}, "b": 2}`,
+		`{"k": "1", "k": null}`, `[[[[]]], {"": ""}]`, `{"\u2028": "\u2029", "\/": "\t"}`,
+	} {
+		if got, want := string(canonical([]byte(raw))), referenceCanonical(t, []byte(raw)); got != want {
+			t.Errorf("canonical(%s) = %s, want %s", raw, got, want)
+		}
+	}
+}
+
+// referenceCanonical is the canonical form by encoding/json alone.
+func referenceCanonical(t testing.TB, raw []byte) string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 // TestReadMembers: both ways of reading an object give the same members,

@@ -159,7 +159,8 @@ func (w PayloadWarning) String() string {
 // ParseEvent parses the body of one delivery of trigger t into an Event.
 // It is the parse step of [WebhookHandler], usable on its own.
 //
-// The body must be a JSON object of at most 100,000 members; anything else
+// The body must be a JSON object of at most 1,024 members (a key sent
+// twice counts twice; Talkdesk sends a few dozen); anything else
 // fails with [ErrInvalid], as does an unknown trigger. It is read with
 // encoding/json, as into a struct: keys are matched exactly as Talkdesk
 // spells them, of a key sent twice the last wins, and a null changes

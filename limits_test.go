@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -72,8 +73,10 @@ func TestDocumentedLimits(t *testing.T) {
 		t.Errorf("a delivery of %d bytes: %d, want 413", DefaultMaxBodyBytes+1, rec.Code)
 	}
 
-	bridge := NewActionServer()
-	bridge.Handle("ping", func(context.Context, *ActionRequest) (*ActionResult, error) { return &ActionResult{Message: "pong"}, nil })
+	bridge := NewActionServer(WithActionLogger(slog.New(slog.DiscardHandler)))
+	bridge.Handle("ping", func(context.Context, *ActionRequest) (*ActionResult, error) {
+		return &ActionResult{Message: "pong"}, nil
+	})
 	action := func(n int64) *httptest.ResponseRecorder {
 		obj := `{"data":{}}`
 		rec := httptest.NewRecorder()

@@ -474,9 +474,9 @@ func (s *ActionServer) parse(w http.ResponseWriter, r *http.Request, name string
 		}
 	}()
 	if r.Body != nil {
-		if r.ContentLength > 0 {
-			buf.Grow(int(r.ContentLength) + bytes.MinRead)
-		}
+		// The buffer grows as bytes arrive, never to the Content-Length a
+		// caller declares before sending anything, nor before the auth
+		// hash is read: headers alone claim no memory.
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -1263,5 +1265,63 @@ func BenchmarkActionServerHandler(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestActionServerHeadersAloneClaimNoMemory: 200 connections that send
+// only headers declaring a body of 1 MiB, and no byte of it, hold no
+// buffer of that size while they wait: the buffer grows as bytes arrive.
+func TestActionServerHeadersAloneClaimNoMemory(t *testing.T) {
+	s := talkdesk.NewActionServer(talkdesk.WithActionLogger(slog.New(slog.DiscardHandler)))
+	s.Handle("ping", func(context.Context, *talkdesk.ActionRequest) (*talkdesk.ActionResult, error) {
+		return &talkdesk.ActionResult{Message: "pong"}, nil
+	})
+	var mu sync.Mutex
+	active := 0
+	srv := httptest.NewUnstartedServer(s)
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateActive {
+			mu.Lock()
+			active++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	const conns = 200
+	for range conns {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /ping HTTP/1.1\r\nHost: bridge\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 1<<20)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		n := active
+		mu.Unlock()
+		if n == conns {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections reached the server", n, conns)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // every handler is waiting for the body
+	if grew := int64(heap()) - int64(before); grew > 50<<20 {
+		t.Errorf("%d connections that sent only headers hold %d MiB", conns, grew>>20)
+	} else {
+		t.Logf("%d connections that sent only headers hold %.1f MiB", conns, float64(grew)/(1<<20))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,13 +50,15 @@ type EventLog struct {
 	keyNums       map[string]uint32        // the number of each contact and agent ID
 	repeats       map[string]int           // base ID -> the highest n of its repeats base.n
 	byTime        orderedIndex             // entry numbers in (OccurredAt, ID) order
+	byType        [10]orderedIndex         // the same, of each trigger, by triggerIndex
 	byInteraction hashIndex                // the first entry of each interaction
 	interactions  map[uint32]*orderedIndex // by first entry: the interactions of two entries or more
 	byContact     map[uint32]keyEntries    // by key number
 	byAgent       map[uint32]keyEntries
 	less          func(a, b uint32) bool // l.entryLess, made once
 
-	syncs int64 // fsyncs done, for Stats
+	syncs     atomic.Int64 // fsyncs done, for Stats
+	appending atomic.Int32 // appends waiting for mu: see yieldToAppends
 
 	handledFile *os.File // the handled file, once MarkHandled wrote to it
 
@@ -240,7 +243,7 @@ type EventLogStats struct {
 func (l *EventLog) Stats() EventLogStats {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return EventLogStats{Events: len(l.entries), Bytes: l.size, Syncs: l.syncs}
+	return EventLogStats{Events: len(l.entries), Bytes: l.size, Syncs: l.syncs.Load()}
 }
 
 // Close waits for the appends under way, then closes the file and releases

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,7 @@ func (l *EventLog) Append(ctx context.Context, ev *Event) (added bool, err error
 		return false, err
 	}
 
-	l.mu.Lock()
+	l.lockForAppend()
 	defer l.mu.Unlock()
 	switch {
 	case l.closed:
@@ -160,9 +161,16 @@ func repeatOf(id string) (base string, n int, ok bool) {
 func (l *EventLog) commit(b *logBatch) {
 	l.flushing, l.pending = true, nil
 	off := l.size
-	l.mu.Unlock()
-	err := l.write(b.buf, off)
-	l.mu.Lock()
+	var err error
+	if l.f == nil {
+		// In memory: nothing to wait for, so the lock is kept, rather
+		// than taken back once more past the queries waiting for it.
+		l.mem = append(l.mem, b.buf...)
+	} else {
+		l.mu.Unlock()
+		err = l.write(b.buf, off)
+		l.lockForAppend()
+	}
 	if err != nil {
 		l.broken = fmt.Errorf("talkdesk: event log %s: %w (reopen the log)", l.path, err)
 		b.err = l.broken
@@ -185,17 +193,12 @@ func (l *EventLog) commit(b *logBatch) {
 	}
 }
 
-// write puts buf at off and syncs; on a failed write it cuts the file back
-// to off. It runs without mu: only the committing goroutine writes.
+// write puts buf at off in the file and syncs; on a failed write it cuts
+// the file back to off. It runs without mu: only the committing goroutine
+// writes.
 func (l *EventLog) write(buf []byte, off int64) error {
 	if l.beforeWrite != nil {
 		l.beforeWrite()
-	}
-	if l.f == nil {
-		l.mu.Lock()
-		l.mem = append(l.mem, buf...)
-		l.mu.Unlock()
-		return nil
 	}
 	if _, err := l.f.WriteAt(buf, off); err != nil {
 		_ = l.f.Truncate(off)
@@ -204,9 +207,7 @@ func (l *EventLog) write(buf []byte, off int64) error {
 	if err := syncFile(l.f); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	l.syncs++
-	l.mu.Unlock()
+	l.syncs.Add(1)
 	return nil
 }
 
@@ -282,4 +283,23 @@ func checkEvent(ctx context.Context, ev *Event) ([]byte, error) {
 func (e *Event) Validate() error {
 	_, err := checkEvent(context.Background(), e)
 	return err
+}
+
+// lockForAppend takes mu for an append, saying so to the queries (see
+// yieldToAppends) while it waits.
+func (l *EventLog) lockForAppend() {
+	l.appending.Add(1)
+	l.mu.Lock()
+	l.appending.Add(-1)
+}
+
+// yieldToAppends lets an append waiting for mu run now, on this CPU,
+// rather than once the query that released mu blocks: a query that reads
+// and decodes for a long time between two holds of the read lock would
+// otherwise keep, on a busy machine, the append it woke from running.
+// Queries call it after releasing the read lock.
+func (l *EventLog) yieldToAppends() {
+	if l.appending.Load() > 0 {
+		runtime.Gosched()
+	}
 }

@@ -3,6 +3,7 @@ package talkdesk
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -316,4 +317,134 @@ func BenchmarkReadStoredEvent(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkEventLogAppendWithRareTypeReaders measures the latency of
+// Append (p50, p99, mean) on a log of 200,000 events, in a file and in
+// memory, alone and while four clients loop on queries for a type that 10
+// of the events have: a query must not make appends wait for its scan of
+// the log. readers=4-cpu-only is four goroutines as busy as the readers
+// that touch no lock: what sharing the two CPUs costs the appends.
+func BenchmarkEventLogAppendWithRareTypeReaders(b *testing.B) {
+	for _, store := range []string{"file", "memory"} {
+		b.Run("store="+store, func(b *testing.B) { benchAppendWithRareTypeReaders(b, store) })
+	}
+}
+
+func benchAppendWithRareTypeReaders(b *testing.B, store string) {
+	ctx := context.Background()
+	event := func(i int, typ Trigger) *Event {
+		return &Event{
+			ID: fmt.Sprintf("ev-%07d", i), Type: typ,
+			OccurredAt: received.Add(time.Duration(i) * time.Second), ReceivedAt: received,
+			InteractionID: fmt.Sprintf("int-%d", i), AgentID: fmt.Sprintf("ag-%d", i%50),
+			Actor: Actor{Type: ActorSystem}, Raw: json.RawMessage(`{}`),
+		}
+	}
+	const size = 200_000
+	typeOf := func(i int) Trigger {
+		if i%(size/10) == 0 {
+			return TriggerNoteCreated
+		}
+		return TriggerInboundCallEnds
+	}
+	var l *EventLog
+	var err error
+	if store == "memory" {
+		if l, err = OpenEventLog(""); err != nil {
+			b.Fatal(err)
+		}
+		for i := range size {
+			if _, err := l.Append(ctx, event(i, typeOf(i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		// The file written at once, then opened: 200,000 appends one
+		// after the other would take an fsync each.
+		path := filepath.Join(b.TempDir(), "events.jsonl")
+		var buf []byte
+		for i := range size {
+			line, err := encodeLogLine(event(i, typeOf(i)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			buf = append(append(buf, line...), '\n')
+		}
+		if err := os.WriteFile(path, buf, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if l, err = OpenEventLog(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	defer l.Close()
+	next := size
+	// readers=4-cpu-only: four goroutines as busy as the readers, that
+	// touch no lock: what the CPUs shared with them cost the appends.
+	for _, readers := range []int{0, 4, -4} {
+		name := fmt.Sprintf("readers=%d", readers)
+		if readers < 0 {
+			name = fmt.Sprintf("readers=%d-cpu-only", -readers)
+		}
+		b.Run(name, func(b *testing.B) {
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			var queries atomic.Int64
+			for range -readers {
+				wg.Go(func() {
+					sum := sha256.Sum256(nil)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						for range 100 {
+							sum = sha256.Sum256(sum[:])
+						}
+						queries.Add(1)
+					}
+				})
+			}
+			for range readers {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						page, err := l.Query(ctx, EventQuery{Types: []Trigger{TriggerNoteCreated}})
+						if err != nil || len(page.Events) < 10 {
+							b.Errorf("query: %v", err)
+							return
+						}
+						queries.Add(1)
+					}
+				})
+			}
+			var lat []time.Duration
+			for b.Loop() {
+				ev := event(next, TriggerInboundCallEnds)
+				next++
+				start := time.Now()
+				if _, err := l.Append(ctx, ev); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			close(stop)
+			wg.Wait()
+			var sum time.Duration
+			for _, d := range lat {
+				sum += d
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+			b.ReportMetric(float64(sum.Nanoseconds())/float64(len(lat))/1e3, "mean-µs")
+			b.ReportMetric(float64(queries.Load())/b.Elapsed().Seconds(), "queries/s")
+		})
+	}
 }

@@ -56,6 +56,7 @@ func (l *EventLog) Follow(ctx context.Context, q EventQuery, afterID string) ite
 			caughtUp, wake := next == len(l.entries), l.wake
 			closed = l.closed
 			l.mu.RUnlock()
+			l.yieldToAppends()
 			for _, e := range batch {
 				if err := ctx.Err(); err != nil {
 					yield(nil, err)

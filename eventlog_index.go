@@ -211,6 +211,9 @@ func (l *EventLog) insert(e logEntry, id, interaction string) {
 		l.repeats[base] = n
 	}
 	l.byTime.insert(i, l.less)
+	if e.typ != 0 {
+		l.byType[e.typ].insert(i, l.less)
+	}
 	if interaction != "" {
 		switch first, ok := l.byInteraction.get(interaction, l.entries); {
 		case !ok:

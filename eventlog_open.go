@@ -199,6 +199,9 @@ func (l *EventLog) trim() {
 		l.keys = append(make([]byte, 0, len(l.keys)+len(l.keys)/64), l.keys...)
 	}
 	l.byTime.trim()
+	for i := range l.byType {
+		l.byType[i].trim()
+	}
 	for _, m := range []map[uint32]keyEntries{l.byContact, l.byAgent} {
 		for _, k := range m {
 			if k.many != nil {

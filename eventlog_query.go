@@ -96,7 +96,10 @@ func (l *EventLog) Export(ctx context.Context, w io.Writer, q EventQuery) error 
 func (l *EventLog) readLine(e logEntry) ([]byte, error) {
 	if l.f == nil {
 		l.mu.RLock()
-		defer l.mu.RUnlock()
+		line, err := l.readLineLocked(e)
+		l.mu.RUnlock()
+		l.yieldToAppends()
+		return line, err
 	}
 	return l.readLineLocked(e)
 }
@@ -128,7 +131,15 @@ type cursorKey struct {
 	id string
 }
 
+// findScan is how many entries find reads under one hold of the read
+// lock: an append waits for at most that much of a query's scan, however
+// much of the log the query reads.
+var findScan = 4096 // a variable for the tests
+
 // find returns the entries of the page q asks for, and the next cursor.
+// It walks the smallest index that holds every match, findScan entries
+// at a time under the read lock, and finds its place again by the last
+// entry it read when it takes the lock back.
 func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
@@ -150,53 +161,13 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 		return nil, "", err
 	}
 	fp := q.fingerprint()
-	var start *cursorKey
+	var after *cursorKey // the last entry read: the walk goes on after it
 	if q.Cursor != "" {
 		at, id, err := eventcursor.Decode(q.Cursor, cursorVersion, fp)
 		if err != nil {
 			return nil, "", invalid("Cursor", err.Error())
 		}
-		start = &cursorKey{at, id}
-	}
-
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		return nil, "", ErrEventLogClosed
-	}
-	// The smallest index among the IDs given, else the time index.
-	idx, indexed := &l.byTime, false
-	if q.InteractionID != "" {
-		first, ok := l.byInteraction.get(q.InteractionID, l.entries)
-		if !ok {
-			return nil, "", nil // no event has this ID
-		}
-		idx, indexed = keyEntries{one: first, many: l.interactions[first]}.index(), true
-	}
-	if !l.resolve(&f) {
-		return nil, "", nil // no event has this contact or agent
-	}
-	for _, ix := range []struct {
-		m   map[uint32]keyEntries
-		key uint32
-	}{{l.byContact, f.contactNum}, {l.byAgent, f.agentNum}} {
-		if ix.key != 0 {
-			k, ok := ix.m[ix.key]
-			if !ok {
-				return nil, "", nil // no event has this ID
-			}
-			if cand := k.index(); !indexed || cand.n < idx.n {
-				idx, indexed = cand, true
-			}
-		}
-	}
-	var p position
-	switch {
-	case start != nil:
-		p = idx.seek(func(i uint32) bool { return !l.before(i, start.at, start.id) && !l.is(i, start) })
-	case !q.Since.IsZero():
-		since := eventcursor.Nanos(q.Since)
-		p = idx.seek(func(i uint32) bool { return l.entries[i].at >= since })
+		after = &cursorKey{at, id}
 	}
 	var sinceNs, untilNs int64 = -1 << 63, 1<<63 - 1
 	if !q.Since.IsZero() {
@@ -207,25 +178,139 @@ func (l *EventLog) find(ctx context.Context, q EventQuery) ([]logEntry, string, 
 	}
 	var out []logEntry
 	for {
-		i, next, ok := idx.at(p)
-		if !ok {
-			break
+		page, next, done, err := l.findSome(&q, &f, &after, sinceNs, untilNs, limit, out, fp)
+		l.yieldToAppends()
+		if done || err != nil {
+			return page, next, err
 		}
-		p = next
+		out = page
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
+	}
+}
+
+// findSome goes on with find's walk under the read lock, for at most
+// findScan entries after *after, adding the matches to out. done is true
+// when the page is complete, with next its cursor; otherwise *after is
+// the last entry read.
+func (l *EventLog) findSome(q *EventQuery, f *eventFilter, after **cursorKey, sinceNs, untilNs int64, limit int, out []logEntry, fp [8]byte) (page []logEntry, next string, done bool, err error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, "", true, ErrEventLogClosed
+	}
+	w, ok := l.walk(q, f)
+	if !ok {
+		return out, "", true, nil // no event has this ID
+	}
+	if k := *after; k != nil {
+		w.seek(func(i uint32) bool { return !l.before(i, k.at, k.id) && !l.is(i, k) })
+	} else if sinceNs > -1<<63 {
+		w.seek(func(i uint32) bool { return l.entries[i].at >= sinceNs })
+	}
+	var last *logEntry
+	for range findScan {
+		i, ok := w.next()
+		if !ok {
+			return out, "", true, nil
+		}
 		e := &l.entries[i]
 		if e.at >= untilNs {
-			break
+			return out, "", true, nil
 		}
-		if e.at < sinceNs || !l.match(&f, e) {
+		last = e
+		if e.at < sinceNs || !l.match(f, e) {
 			continue
 		}
 		if len(out) == limit {
-			last := out[len(out)-1]
-			return out, eventcursor.Encode(cursorVersion, fp, last.at, string(l.id(&last))), nil
+			end := out[len(out)-1]
+			return out, eventcursor.Encode(cursorVersion, fp, end.at, string(l.id(&end))), true, nil
 		}
 		out = append(out, *e)
 	}
-	return out, "", nil
+	*after = &cursorKey{last.at, string(l.id(last))}
+	return out, "", false, nil
+}
+
+// entryWalk walks entries in (OccurredAt, ID) order: those of one index,
+// or of several merged (the types of a query).
+type entryWalk struct {
+	l   *EventLog
+	idx []*orderedIndex
+	pos []position
+}
+
+// walk returns the walk of the smallest index that holds every event
+// matching q: of its interaction, contact or agent, of its types, or of
+// the whole log; ok is false when no stored event has q's interaction,
+// contact or agent. mu is held.
+func (l *EventLog) walk(q *EventQuery, f *eventFilter) (w entryWalk, ok bool) {
+	w = entryWalk{l: l, idx: []*orderedIndex{&l.byTime}}
+	indexed := false
+	if q.InteractionID != "" {
+		first, ok := l.byInteraction.get(q.InteractionID, l.entries)
+		if !ok {
+			return w, false
+		}
+		w.idx, indexed = []*orderedIndex{keyEntries{one: first, many: l.interactions[first]}.index()}, true
+	}
+	if !l.resolve(f) {
+		return w, false
+	}
+	for _, ix := range []struct {
+		m   map[uint32]keyEntries
+		key uint32
+	}{{l.byContact, f.contactNum}, {l.byAgent, f.agentNum}} {
+		if ix.key != 0 {
+			k, ok := ix.m[ix.key]
+			if !ok {
+				return w, false
+			}
+			if cand := k.index(); !indexed || cand.n < w.idx[0].n {
+				w.idx, indexed = []*orderedIndex{cand}, true
+			}
+		}
+	}
+	if f.types != 0 {
+		var byType []*orderedIndex
+		n := 0
+		for t := range l.byType {
+			if f.types&(1<<t) != 0 {
+				byType = append(byType, &l.byType[t])
+				n += l.byType[t].n
+			}
+		}
+		if n < w.idx[0].n {
+			w.idx = byType
+		}
+	}
+	w.pos = make([]position, len(w.idx))
+	return w, true
+}
+
+// seek moves the walk to the first entry for which after is true (see
+// orderedIndex.seek).
+func (w *entryWalk) seek(after func(i uint32) bool) {
+	for k, x := range w.idx {
+		w.pos[k] = x.seek(after)
+	}
+}
+
+// next returns the entry at the walk's place and moves past it; ok is
+// false at the end.
+func (w *entryWalk) next() (i uint32, ok bool) {
+	best := -1
+	for k, x := range w.idx {
+		if j, _, ok := x.at(w.pos[k]); ok && (best < 0 || w.l.less(j, i)) {
+			best, i = k, j
+		}
+	}
+	if best < 0 {
+		return 0, false
+	}
+	_, w.pos[best], _ = w.idx[best].at(w.pos[best])
+	return i, true
 }
 
 // eventFilter is the part of a query every stored event is matched

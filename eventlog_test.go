@@ -488,8 +488,20 @@ func ids(evs []*Event) []string {
 }
 
 // TestEventLogQuery compares every kind of query, paged with several
-// limits, with a filter and sort of all events.
+// limits, with a filter and sort of all events. It runs with the default
+// scan of find under one hold of the lock, and with a scan of 3 entries,
+// so that a page takes many holds.
 func TestEventLogQuery(t *testing.T) {
+	for _, scan := range []int{findScan, 3} {
+		t.Run(fmt.Sprintf("scan=%d", scan), func(t *testing.T) {
+			defer func(n int) { findScan = n }(findScan)
+			findScan = scan
+			testEventLogQuery(t)
+		})
+	}
+}
+
+func testEventLogQuery(t *testing.T) {
 	l := openLog(t, filepath.Join(t.TempDir(), "events.jsonl"))
 	evs := synthetic(400, 1)
 	for _, ev := range evs {
@@ -510,6 +522,9 @@ func TestEventLogQuery(t *testing.T) {
 		{Until: received.Add(10 * time.Minute)},
 		{Since: received.Add(10 * time.Minute), Until: received.Add(11 * time.Minute)},
 		{ContactID: "ct-4", Since: received.Add(20 * time.Minute), Types: []Trigger{TriggerNoteCreated}},
+		{Types: []Trigger{TriggerNoteCreated}},
+		{Types: []Trigger{TriggerNoteCreated, TriggerContactCreated, TriggerAgentLogOut}, Since: received.Add(5 * time.Minute)},
+		{AgentID: "ag-3", Types: []Trigger{TriggerOutboundCallEnds}},
 	}
 	match := func(q EventQuery, ev *Event) bool {
 		return (q.InteractionID == "" || ev.InteractionID == q.InteractionID) &&

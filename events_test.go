@@ -487,6 +487,14 @@ func FuzzParseEvent(f *testing.F) {
 		if id := eventID(tr, members); id != ev.ID {
 			t.Fatalf("ID %s, member by member %s", ev.ID, id)
 		}
+		// Members split by their delimiters are those a json.Decoder reads.
+		if json.Valid(body) {
+			split, serr := splitMembers(body)
+			decoded, derr := decodeMembers(body)
+			if (serr == nil) != (derr == nil) || !reflect.DeepEqual(split, decoded) {
+				t.Fatalf("split members %q, %v; decoded %q, %v", split, serr, decoded, derr)
+			}
+		}
 		for _, m := range members {
 			if m.composite() {
 				if got, want := string(canonical(m.raw)), referenceCanonical(t, m.raw); got != want {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -179,6 +180,109 @@ func (r *rawValue) UnmarshalJSON(b []byte) error {
 // whose nulls must not replace: it reads the members in order with a
 // json.Decoder, then keeps one per key.
 func walkMembers(data []byte, rule nullRule) ([]member, error) {
+	var members []member
+	var err error
+	if json.Valid(data) {
+		// Checked (nesting depth too): its members are found by their
+		// delimiters, with no copy, where a json.Decoder would copy each
+		// value into its buffer.
+		members, err = splitMembers(data)
+	} else {
+		members, err = decodeMembers(data) // for encoding/json's error
+	}
+	if err != nil {
+		return nil, err
+	}
+	// One member per key: the last, or under nullKeeps the last that is
+	// not null (the last null when all are).
+	slices.SortStableFunc(members, func(a, b member) int { return cmp.Compare(a.key, b.key) })
+	out := members[:0]
+	for i := 0; i < len(members); {
+		j, pick := i, i
+		for ; j < len(members) && members[j].key == members[i].key; j++ {
+			if rule == nullReplaces || !members[j].isNull() || members[pick].isNull() {
+				pick = j
+			}
+		}
+		out = append(out, members[pick])
+		i = j
+	}
+	return out, nil
+}
+
+// splitMembers returns the members of data, valid JSON, in order, up to
+// maxMembers.
+func splitMembers(data []byte) ([]member, error) {
+	i := skipSpace(data, 0)
+	if data[i] != '{' {
+		return nil, errNotObject
+	}
+	var members []member
+	for i = skipSpace(data, i+1); data[i] != '}'; i = skipSpace(data, i) {
+		if len(members) == maxMembers {
+			return nil, errTooManyMembers
+		}
+		end := stringEnd(data, i)
+		key := data[i:end]
+		i = skipSpace(data, skipSpace(data, end)+1) // past the colon
+		end = valueEnd(data, i)
+		m := member{raw: data[i:end]}
+		if inner, ok := plainString(key); ok {
+			m.key = string(inner)
+		} else {
+			m.key = unquote(key)
+		}
+		members = append(members, m)
+		if i = skipSpace(data, end); data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return members, nil
+}
+
+// stringEnd returns where the string of valid JSON data at i ends, past
+// its closing quote.
+func stringEnd(data []byte, i int) int {
+	for i++; data[i] != '"'; i++ {
+		if data[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// valueEnd returns where the value of valid JSON data at i ends.
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch data[i] {
+			case '"':
+				i = stringEnd(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	default:
+		for i < len(data) && !isDelimiter(data[i]) {
+			i++
+		}
+		return i
+	}
+}
+
+// decodeMembers is splitMembers for data that is not valid JSON, read with
+// a json.Decoder until the error it reports.
+func decodeMembers(data []byte) ([]member, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil {
 		return nil, objectError(err)
@@ -208,21 +312,7 @@ func walkMembers(data []byte, rule nullRule) ([]member, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errSyntax // something after the object
 	}
-	// One member per key: the last, or under nullKeeps the last that is
-	// not null (the last null when all are).
-	slices.SortStableFunc(members, func(a, b member) int { return cmp.Compare(a.key, b.key) })
-	out := members[:0]
-	for i := 0; i < len(members); {
-		j, pick := i, i
-		for ; j < len(members) && members[j].key == members[i].key; j++ {
-			if rule == nullReplaces || !members[j].isNull() || members[pick].isNull() {
-				pick = j
-			}
-		}
-		out = append(out, members[pick])
-		i = j
-	}
-	return out, nil
+	return members, nil
 }
 
 // valueStart returns where the value after a key ends at i starts: past
@@ -365,74 +455,98 @@ func (h *idHasher) sum() string {
 // small numbers. Its cost is in proportion to raw's size, whatever raw
 // holds (FuzzParseEvent checks it against encoding/json).
 func canonical(raw []byte) []byte {
-	out, _ := appendCanonical(make([]byte, 0, len(raw)), raw, 0)
-	return out
+	c := canonicalizer{
+		// Room for the form and, while an object is sorted, its members
+		// and its form again; a member for each colon: no array grows.
+		buf:     make([]byte, 0, 2*len(raw)+16),
+		members: make([]canonicalMember, 0, bytes.Count(raw, []byte{':'})),
+	}
+	c.value(raw, 0)
+	return c.buf
 }
 
-// appendCanonical appends the canonical form of the value of raw at i,
-// and returns where it ends.
-func appendCanonical(out, raw []byte, i int) ([]byte, int) {
+// canonicalizer writes canonical forms into buf, with members as a stack
+// of the members of the objects being read (one inside another).
+type canonicalizer struct {
+	buf     []byte
+	members []canonicalMember
+}
+
+// canonicalMember is a member of an object being read: its quoted key is
+// buf[start:colon] and its value buf[colon:end].
+type canonicalMember struct{ start, colon, end uint32 }
+
+// value appends the canonical form of the value of raw at i to c.buf,
+// and returns where the value ends.
+func (c *canonicalizer) value(raw []byte, i int) int {
 	i = skipSpace(raw, i)
 	switch raw[i] {
 	case '[':
-		out = append(out, '[')
+		c.buf = append(c.buf, '[')
 		i = skipSpace(raw, i+1)
 		for n := 0; raw[i] != ']'; n++ {
 			if n > 0 {
-				out = append(out, ',')
+				c.buf = append(c.buf, ',')
 			}
-			out, i = appendCanonical(out, raw, i)
+			i = c.value(raw, i)
 			if i = skipSpace(raw, i); raw[i] == ',' {
 				i++
 			}
 			i = skipSpace(raw, i)
 		}
-		return append(out, ']'), i + 1
+		c.buf = append(c.buf, ']')
+		return i + 1
 	case '{':
-		// Its members in canonical form, sorted by key, the last of a key
-		// kept.
-		type kv struct {
-			key []byte // canonical, quoted
-			val []byte
-		}
-		var members []kv
+		// The members in canonical form, one after the other, then the
+		// object's form after them, sorted by key, the last of a key
+		// kept; the form is moved down over the members.
+		start, first := len(c.buf), len(c.members)
 		i = skipSpace(raw, i+1)
 		for raw[i] != '}' {
-			var m kv
-			m.key, i = appendString(nil, raw, i)
+			key := len(c.buf)
+			c.buf, i = appendString(c.buf, raw, i)
+			colon := len(c.buf)
 			i = skipSpace(raw, i) + 1 // the colon
-			m.val, i = appendCanonical(nil, raw, i)
-			members = append(members, m)
+			i = c.value(raw, i)
+			c.members = append(c.members, canonicalMember{uint32(key), uint32(colon), uint32(len(c.buf))})
 			if i = skipSpace(raw, i); raw[i] == ',' {
 				i++
 			}
 			i = skipSpace(raw, i)
 		}
-		// json.Marshal sorts the keys of a map by their strings: the
-		// quoted canonical forms sort alike but for escapes, rare, which
-		// are compared unquoted.
-		slices.SortStableFunc(members, func(a, b kv) int { return cmp.Compare(keyString(a.key), keyString(b.key)) })
-		out = append(out, '{')
+		members := c.members[first:]
+		key := func(m canonicalMember) []byte { return c.buf[m.start:m.colon] }
+		slices.SortStableFunc(members, func(a, b canonicalMember) int { return compareKeys(key(a), key(b)) })
+		form := len(c.buf)
+		c.buf = append(c.buf, '{')
 		n := 0
-		for k := range members {
-			if k+1 < len(members) && keyString(members[k+1].key) == keyString(members[k].key) {
+		for k, m := range members {
+			if k+1 < len(members) && compareKeys(key(members[k+1]), key(m)) == 0 {
 				continue // a later value of the same key wins
 			}
 			if n > 0 {
-				out = append(out, ',')
+				c.buf = append(c.buf, ',')
 			}
 			n++
-			out = append(append(append(out, members[k].key...), ':'), members[k].val...)
+			c.buf = append(c.buf, c.buf[m.start:m.colon]...)
+			c.buf = append(c.buf, ':')
+			c.buf = append(c.buf, c.buf[m.colon:m.end]...)
 		}
-		return append(out, '}'), i + 1
+		c.buf = append(c.buf, '}')
+		c.buf = c.buf[:start+copy(c.buf[start:], c.buf[form:])]
+		c.members = c.members[:first]
+		return i + 1
 	case '"':
-		return appendString(out, raw, i)
+		var end int
+		c.buf, end = appendString(c.buf, raw, i)
+		return end
 	default: // a number, true, false or null, as written
 		j := i
 		for j < len(raw) && !isDelimiter(raw[j]) {
 			j++
 		}
-		return append(out, raw[i:j]...), j
+		c.buf = append(c.buf, raw[i:j]...)
+		return j
 	}
 }
 
@@ -466,12 +580,13 @@ func appendString(out, raw []byte, i int) ([]byte, int) {
 	return append(out, quoted...), j
 }
 
-// keyString returns the string of a canonical quoted key.
-func keyString(quoted []byte) string {
-	if bytes.IndexByte(quoted, '\\') < 0 {
-		return string(quoted[1 : len(quoted)-1])
+// compareKeys compares two canonical quoted keys as json.Marshal sorts
+// the keys of a map: by their strings.
+func compareKeys(a, b []byte) int {
+	if bytes.IndexByte(a, '\\') < 0 && bytes.IndexByte(b, '\\') < 0 {
+		return bytes.Compare(a[1:len(a)-1], b[1:len(b)-1]) // as they read
 	}
-	return unquote(quoted)
+	return strings.Compare(unquote(a), unquote(b))
 }
 
 // noControl reports whether b has no control character.

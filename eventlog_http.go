@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -47,18 +48,25 @@ import (
 // credential ([WithAPIKeys] or [WithEventLogAuth]): 401 without one. Any
 // method but GET and HEAD gets 405. A bad parameter gets a 400 whose JSON
 // body, {"error": "..."}, names it; an error of the store a 500 (logged,
-// not shown). Streams are limited per client ([WithStreamLimit]): 429
-// beyond.
+// not shown). Streams and exports are limited per client
+// ([WithStreamLimit]): 429 beyond. A stream or export whose client reads
+// nothing for a while is ended ([WithStallTimeout]), and [EventLogHandler.Close]
+// ends them all, for a server's shutdown.
 type EventLogHandler struct {
 	store       EventStore
 	auth        func(*http.Request) (string, error)
 	keys        [][sha256.Size]byte
 	streamLimit int
 	heartbeat   time.Duration
+	stall       time.Duration
 	logger      *slog.Logger
 
+	// done ends every stream and export when the handler is closed.
+	done  context.Context
+	close context.CancelFunc
+
 	mu      sync.Mutex
-	streams map[string]int // open streams per client
+	streams map[string]int // open streams and exports per client
 }
 
 // EventLogHandlerOption configures an [EventLogHandler].
@@ -95,13 +103,14 @@ func WithEventLogAuth(check func(r *http.Request) (client string, err error)) Ev
 	return eventLogHandlerOptionFunc(func(h *EventLogHandler) { h.auth = check })
 }
 
-// DefaultStreamLimit is how many streams a client may hold open at once
-// unless [WithStreamLimit] says otherwise.
+// DefaultStreamLimit is how many streams and exports a client may hold
+// open at once unless [WithStreamLimit] says otherwise.
 const DefaultStreamLimit = 8
 
-// WithStreamLimit sets how many streams (GET {prefix}/events/stream) one
-// client (one API key, or one client name of [WithEventLogAuth]) may hold
-// open at once: [DefaultStreamLimit] by default. One more is answered 429.
+// WithStreamLimit sets how many streams (GET {prefix}/events/stream) and
+// JSON Lines exports, together, one client (one API key, or one client
+// name of [WithEventLogAuth]) may hold open at once: [DefaultStreamLimit]
+// by default. One more is answered 429.
 func WithStreamLimit(n int) EventLogHandlerOption {
 	return eventLogHandlerOptionFunc(func(h *EventLogHandler) { h.streamLimit = n })
 }
@@ -117,6 +126,19 @@ func WithHeartbeat(d time.Duration) EventLogHandlerOption {
 	return eventLogHandlerOptionFunc(func(h *EventLogHandler) { h.heartbeat = d })
 }
 
+// DefaultStallTimeout is how long a stream or an export waits for its
+// client to take what it writes unless [WithStallTimeout] says otherwise.
+const DefaultStallTimeout = 30 * time.Second
+
+// WithStallTimeout sets how long a stream or an export may wait for its
+// client to take what it writes: a client that reads nothing for d (its
+// connection's buffers full) is cut off, and its place under
+// [WithStreamLimit] freed. [DefaultStallTimeout] by default. A stream's
+// heartbeat ([WithHeartbeat]) keeps a quiet stream from looking stalled.
+func WithStallTimeout(d time.Duration) EventLogHandlerOption {
+	return eventLogHandlerOptionFunc(func(h *EventLogHandler) { h.stall = d })
+}
+
 // WithEventLogHandlerLogger makes the handler log refused requests and the
 // store's errors. Credentials and events are never logged.
 func WithEventLogHandlerLogger(l *slog.Logger) EventLogHandlerOption {
@@ -130,9 +152,11 @@ func NewEventLogHandler(s EventStore, opts ...EventLogHandlerOption) (*EventLogH
 	if s == nil {
 		return nil, invalid("store", "must not be nil")
 	}
-	h := &EventLogHandler{store: s, streamLimit: DefaultStreamLimit, heartbeat: DefaultHeartbeat, streams: map[string]int{}}
+	h := &EventLogHandler{store: s, streamLimit: DefaultStreamLimit, heartbeat: DefaultHeartbeat, stall: DefaultStallTimeout, streams: map[string]int{}}
 	for _, o := range opts {
-		o.applyEventLogHandler(h)
+		if o != nil {
+			o.applyEventLogHandler(h)
+		}
 	}
 	switch {
 	case len(h.keys) == 0 && h.auth == nil:
@@ -141,13 +165,30 @@ func NewEventLogHandler(s EventStore, opts ...EventLogHandlerOption) (*EventLogH
 		return nil, invalid("WithStreamLimit", "must be at least 1")
 	case h.heartbeat <= 0:
 		return nil, invalid("WithHeartbeat", "must be positive")
+	case h.stall <= 0:
+		return nil, invalid("WithStallTimeout", "must be positive")
 	}
 	for _, k := range h.keys {
 		if k == ([sha256.Size]byte{}) {
 			return nil, invalid("WithAPIKeys", "a key must not be empty")
 		}
 	}
+	h.done, h.close = context.WithCancel(context.Background())
 	return h, nil
+}
+
+// Close ends every stream and export the handler is serving (a stream's
+// client sees its answer end, and reconnects to another server with
+// Last-Event-ID; an export is cut short) and answers 503 to every request
+// after it. Call it when the server shuts down, since
+// http.Server.Shutdown waits for them otherwise:
+//
+//	srv.RegisterOnShutdown(func() { h.Close() })
+//
+// Close does not wait for the streams to end: Shutdown does.
+func (h *EventLogHandler) Close() error {
+	h.close()
+	return nil
 }
 
 // String describes the handler without its keys.
@@ -158,8 +199,17 @@ func (h *EventLogHandler) String() string {
 // GoString is String, so that %#v shows no digest of a key either.
 func (h *EventLogHandler) GoString() string { return h.String() }
 
+// Format prints String for every verb, so that no verb (%d, %x...) shows
+// the digests of the keys.
+func (h *EventLogHandler) Format(f fmt.State, _ rune) { io.WriteString(f, h.String()) }
+
 // ServeHTTP answers a request as [EventLogHandler] says.
 func (h *EventLogHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.done.Err() != nil {
+		w.Header().Set("Retry-After", "5")
+		h.fail(w, r, http.StatusServiceUnavailable, "the event log server is shutting down; try again")
+		return
+	}
 	client, ok := h.authenticate(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="talkdesk event log"`)
@@ -191,7 +241,7 @@ func (h *EventLogHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if acceptsNDJSON(r.Header.Values("Accept")) {
-		h.serveExport(w, r, q)
+		h.serveExport(w, r, q, client)
 		return
 	}
 	h.servePage(w, r, q)
@@ -249,9 +299,12 @@ func (h *EventLogHandler) servePage(w http.ResponseWriter, r *http.Request, q Ev
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-store")
 	if page.NextCursor != "" {
+		// A reference of only a query: it resolves against the URL the
+		// client asked for, wherever the handler is mounted (under
+		// http.StripPrefix, behind a proxy that rewrites the path).
 		next := r.URL.Query()
 		next.Set("cursor", page.NextCursor)
-		hdr.Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, (&url.URL{Path: r.URL.Path}).EscapedPath(), next.Encode()))
+		hdr.Set("Link", fmt.Sprintf(`<?%s>; rel="next"`, next.Encode()))
 	}
 	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
@@ -263,14 +316,23 @@ func (h *EventLogHandler) servePage(w http.ResponseWriter, r *http.Request, q Ev
 // serveExport writes every matching event as JSON Lines, as it reads
 // them. Once the first byte is out, an error can only cut the answer
 // short: the connection is aborted, so the client sees an incomplete
-// answer, not a complete one.
-func (h *EventLogHandler) serveExport(w http.ResponseWriter, r *http.Request, q EventQuery) {
+// answer, not a complete one. An export holds one of its client's places
+// under the stream limit, and ends when its client stalls or the handler
+// is closed.
+func (h *EventLogHandler) serveExport(w http.ResponseWriter, r *http.Request, q EventQuery, client string) {
+	if !h.openStream(client) {
+		h.tooMany(w, r)
+		return
+	}
+	defer h.closeStream(client)
+	ctx, end := h.requestContext(w, r)
+	defer end()
 	if q.Limit == 0 {
 		q.Limit = MaxEventPageSize
 	}
 	// The first page before any byte, so that a bad cursor or a store
 	// that is down gets its status.
-	page, err := h.store.Query(r.Context(), q)
+	page, err := h.store.Query(ctx, q)
 	if err != nil {
 		h.storeError(w, r, err)
 		return
@@ -282,9 +344,8 @@ func (h *EventLogHandler) serveExport(w http.ResponseWriter, r *http.Request, q 
 	if r.Method == http.MethodHead {
 		return
 	}
-	rc := http.NewResponseController(w)
-	rc.SetWriteDeadline(time.Time{}) // an export takes as long as it takes; the client's going away ends it
-	ew := &exportWriter{w: w}
+	sw := h.stallWriter(w)
+	ew := &exportWriter{w: sw}
 	for _, ev := range page.Events {
 		if err := ew.event(ev); err != nil {
 			h.abort(r, err)
@@ -294,14 +355,71 @@ func (h *EventLogHandler) serveExport(w http.ResponseWriter, r *http.Request, q 
 		return
 	}
 	q.Cursor = page.NextCursor
-	if err := Export(r.Context(), h.store, w, q); err != nil {
+	if err := Export(ctx, h.store, sw, q); err != nil {
 		h.abort(r, err)
 	}
 }
 
+// requestContext returns the context of a stream or an export: r's,
+// ended too when the handler is closed, when a write to the client
+// fails its deadline is set to now, so that a write blocked on a client
+// that reads nothing ends at once. end must be called when the answer
+// is done.
+func (h *EventLogHandler) requestContext(w http.ResponseWriter, r *http.Request) (ctx context.Context, end func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stopClose := context.AfterFunc(h.done, cancel)
+	rc := http.NewResponseController(w)
+	var mu sync.Mutex
+	answering := true
+	stopCut := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if answering { // not once ServeHTTP returned: the connection may serve another request
+			rc.SetWriteDeadline(time.Now())
+		}
+	})
+	return ctx, func() {
+		stopCut()
+		mu.Lock()
+		answering = false
+		mu.Unlock()
+		if ctx.Err() != nil {
+			// Cut off, by the client or by Close: what is left in the
+			// connection's buffer is not waited for.
+			rc.SetWriteDeadline(time.Now())
+		}
+		stopClose()
+		cancel()
+	}
+}
+
+// stallWriter returns w with a write deadline, stall ahead, set before
+// each write: a client that takes nothing for that long fails the write.
+func (h *EventLogHandler) stallWriter(w http.ResponseWriter) io.Writer {
+	return &deadlineWriter{w: w, rc: http.NewResponseController(w), stall: h.stall}
+}
+
+// deadlineWriter is the writer of stallWriter.
+type deadlineWriter struct {
+	w     io.Writer
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.rc.SetWriteDeadline(time.Now().Add(d.stall)) // (not supported by every ResponseWriter: then no deadline)
+	return d.w.Write(p)
+}
+
+// flush sends what is buffered, with the same deadline.
+func (d *deadlineWriter) flush() error {
+	d.rc.SetWriteDeadline(time.Now().Add(d.stall))
+	return d.rc.Flush()
+}
+
 // exportWriter writes events as JSON Lines.
 type exportWriter struct {
-	w   http.ResponseWriter
+	w   io.Writer
 	buf []byte
 }
 
@@ -331,6 +449,11 @@ func (h *EventLogHandler) abort(r *http.Request, err error) {
 // is answered with a status within it; later, with an error event.
 const streamGrace = 250 * time.Millisecond
 
+// followGrace is how long a stream waits, once it ends, for the store's
+// Follow to return before it logs that the store did not: its client's
+// place is freed at once in any case.
+var followGrace = 5 * time.Second // a variable for the tests
+
 // serveStream follows the store as Server-Sent Events.
 func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, client string) {
 	values := r.URL.Query()
@@ -349,8 +472,7 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 		after = id
 	}
 	if !h.openStream(client) {
-		w.Header().Set("Retry-After", "10")
-		h.fail(w, r, http.StatusTooManyRequests, fmt.Sprintf("this client has %d streams open, the most it may", h.streamLimit))
+		h.tooMany(w, r)
 		return
 	}
 	defer h.closeStream(client)
@@ -360,8 +482,8 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 		return
 	}
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	ctx, end := h.requestContext(w, r)
+	defer end()
 	type item struct {
 		ev  *Event
 		err error
@@ -381,20 +503,31 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 			}
 		}
 	}()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		end()
+		// The store's Follow ends once it sees ctx ended; one that does
+		// not must not keep the client's place: it is freed now, and the
+		// store's failure logged.
+		select {
+		case <-done:
+		default:
+			go h.awaitFollow(r, done)
+		}
+	}()
 
-	rc := http.NewResponseController(w)
+	sw := h.stallWriter(w).(*deadlineWriter)
 	started := false
-	start := func() {
+	start := func() bool {
 		started = true
 		hdr := w.Header()
 		hdr.Set("Content-Type", "text/event-stream")
 		hdr.Set("Cache-Control", "no-store")
 		hdr.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-		rc.SetWriteDeadline(time.Time{})   // a stream lasts; the heartbeat shows it is alive
 		w.WriteHeader(http.StatusOK)
-		fmt.Fprintf(w, "retry: 2000\n\n")
-		rc.Flush()
+		if _, err := io.WriteString(sw, "retry: 2000\n\n"); err != nil {
+			return false
+		}
+		return sw.flush() == nil
 	}
 	grace := time.NewTimer(streamGrace)
 	defer grace.Stop()
@@ -405,8 +538,8 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 		select {
 		case it := <-items:
 			if it.err != nil {
-				if errors.Is(it.err, context.Canceled) && r.Context().Err() != nil {
-					return // the client went away
+				if errors.Is(it.err, context.Canceled) && ctx.Err() != nil {
+					return // the client went away, or the handler was closed
 				}
 				if !started {
 					h.streamError(w, r, it.err)
@@ -418,12 +551,12 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 				}
 				h.logStoreError(r, it.err)
 				b, _ := json.Marshal(map[string]string{"error": msg})
-				fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
-				rc.Flush()
+				fmt.Fprintf(sw, "event: error\ndata: %s\n\n", b)
+				sw.flush()
 				return
 			}
-			if !started {
-				start()
+			if !started && !start() {
+				return
 			}
 			line, err := encodeLogLine(it.ev)
 			if err != nil {
@@ -435,38 +568,61 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 				buf = append(append(append(buf, "id: "...), it.ev.ID...), '\n')
 			}
 			buf = append(append(append(buf, "data: "...), line...), "\n\n"...)
-			if _, err := w.Write(buf); err != nil {
+			if _, err := sw.Write(buf); err != nil {
 				return
 			}
 			if len(items) == 0 {
-				if err := rc.Flush(); err != nil {
+				if err := sw.flush(); err != nil {
 					return
 				}
 			}
 		case <-grace.C:
-			if !started {
-				start()
+			if !started && !start() {
+				return
 			}
 		case <-heartbeat.C:
-			if !started {
-				start()
-			}
-			if _, err := fmt.Fprintf(w, ": heartbeat %s\n\n", time.Now().UTC().Format(time.RFC3339)); err != nil {
+			if !started && !start() {
 				return
 			}
-			if err := rc.Flush(); err != nil {
+			if _, err := fmt.Fprintf(sw, ": heartbeat %s\n\n", time.Now().UTC().Format(time.RFC3339)); err != nil {
 				return
 			}
-		case <-r.Context().Done():
+			if err := sw.flush(); err != nil {
+				return
+			}
+		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// awaitFollow waits for the Follow of a stream that ended, logging once
+// if the store does not return within followGrace of its context ending.
+func (h *EventLogHandler) awaitFollow(r *http.Request, done <-chan struct{}) {
+	t := time.NewTimer(followGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	if h.logger != nil {
+		h.logger.LogAttrs(context.Background(), slog.LevelError, "talkdesk event log: the store's Follow did not return after its context ended; the stream's place is freed, its goroutine waits for the store",
+			slog.String("path", r.URL.EscapedPath()), slog.Duration("waited", followGrace))
+	}
+	<-done
 }
 
 // safeEventID reports whether id can be an SSE id: field (no line break,
 // no NUL). The IDs of parsed events always can; an event given another ID
 // by hand is sent without one.
 func safeEventID(id string) bool { return !strings.ContainsAny(id, "\r\n\x00") }
+
+// tooMany answers a stream or export beyond the client's limit.
+func (h *EventLogHandler) tooMany(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "10")
+	h.fail(w, r, http.StatusTooManyRequests, fmt.Sprintf("this client has %d streams and exports open, the most it may", h.streamLimit))
+}
 
 func (h *EventLogHandler) openStream(client string) bool {
 	h.mu.Lock()
@@ -556,20 +712,65 @@ func (h *EventLogHandler) fail(w http.ResponseWriter, r *http.Request, status in
 	}
 }
 
-// acceptsNDJSON reports whether the Accept header asks for JSON Lines.
+// acceptsNDJSON reports whether the Accept header prefers JSON Lines
+// (application/x-ndjson, or application/jsonl) to JSON, as RFC 9110 reads
+// it: each type takes the quality of the most specific range that names
+// it (a type over type/*, over */*), q=0 (or 0.0, 0.000) means "not
+// acceptable", and JSON Lines must be named itself and have a quality
+// above zero and at least that of JSON. No Accept, or one that names
+// neither, is JSON.
 func acceptsNDJSON(accept []string) bool {
+	type quality struct {
+		rank int // 2 the type itself, 1 application/*, 0 */*, -1 not named
+		q    float64
+	}
+	ndjson, json := quality{-1, 0}, quality{-1, 0}
+	consider := func(b *quality, rank int, q float64) {
+		if rank > b.rank || rank == b.rank && q > b.q {
+			*b = quality{rank, q}
+		}
+	}
 	for _, a := range accept {
 		for _, part := range strings.Split(a, ",") {
 			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || params["q"] == "0" {
+			if err != nil {
 				continue
 			}
-			if mt == "application/x-ndjson" || mt == "application/jsonl" {
-				return true
+			q, ok := qValue(params["q"])
+			if !ok {
+				continue
+			}
+			switch mt {
+			case "application/x-ndjson", "application/jsonl":
+				consider(&ndjson, 2, q)
+			case "application/json":
+				consider(&json, 2, q)
+			case "application/*":
+				consider(&ndjson, 1, q)
+				consider(&json, 1, q)
+			case "*/*":
+				consider(&ndjson, 0, q)
+				consider(&json, 0, q)
 			}
 		}
 	}
-	return false
+	return ndjson.rank == 2 && ndjson.q > 0 && ndjson.q >= json.q
+}
+
+// qValue reads a quality value of RFC 9110 (0 to 1, at most three
+// decimals); "" is 1.
+func qValue(s string) (float64, bool) {
+	if s == "" {
+		return 1, true
+	}
+	if len(s) > 5 || (s[0] != '0' && s[0] != '1') || len(s) > 1 && s[1] != '.' {
+		return 0, false
+	}
+	q, err := strconv.ParseFloat(s, 64)
+	if err != nil || q < 0 || q > 1 {
+		return 0, false
+	}
+	return q, true
 }
 
 // parseEventQuery reads the query parameters of a page, an export or (with

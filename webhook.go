@@ -104,6 +104,18 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	return webhookOptionFunc(func(h *WebhookHandler) { h.logger = l })
 }
 
+// WithWebhookClock makes the handler take the time events are received
+// (Event.ReceivedAt, and the OccurredAt of an event without a time of its
+// own) from now rather than from time.Now: for tests, and for demos and
+// replays that must give the same events every run.
+func WithWebhookClock(now func() time.Time) WebhookOption {
+	return webhookOptionFunc(func(h *WebhookHandler) {
+		if now != nil {
+			h.now = now
+		}
+	})
+}
+
 // WithEventLog makes the handler append every event to s (an [*EventLog],
 // a PostgreSQL store, any [EventStore]) before any handler runs, so the
 // log is complete even when a handler fails, and answer 200 only after

@@ -400,3 +400,18 @@ func ptrs(subs []talkdesk.Subscription) []*talkdesk.Subscription {
 	}
 	return out
 }
+
+// TestWebhookClock: with WithWebhookClock, events are received at the
+// clock's time, and an event without a time of its own occurs then.
+func TestWebhookClock(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.FixedZone("WET+1", 3600))
+	h := talkdesk.NewWebhookHandler(talkdesk.WithWebhookClock(func() time.Time { return at }))
+	var got *talkdesk.Event
+	h.HandleAll(func(_ context.Context, ev *talkdesk.Event) error { got = ev; return nil })
+	r := httptest.NewRequest("POST", "/hooks/agentLogIn", strings.NewReader(`{"agent_id":"a-1"}`))
+	r.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got == nil || !got.ReceivedAt.Equal(at) || got.ReceivedAt.Location() != time.UTC || !got.OccurredAt.Equal(at) {
+		t.Errorf("event %+v, want received and occurred at %s, in UTC", got, at)
+	}
+}

@@ -14,14 +14,17 @@
 // under /log/, for tools in any language, with an API key
 // (TALKDESK_EVENTLOG_API_KEY, or one made up for the run): the example
 // reads one page through it. With -serve it keeps serving until
-// interrupted, and prints curl lines for a page, an export and the live
+// interrupted (Ctrl-C ends it at once, open streams too; a second Ctrl-C
+// kills it), and prints curl lines for a page, an export and the live
 // stream:
 //
-//	TALKDESK_EVENTLOG_API_KEY=secret-key go run ./examples/eventlog -serve 127.0.0.1:8080
+//	export TALKDESK_EVENTLOG_API_KEY=secret-key
+//	go run ./examples/eventlog -serve 127.0.0.1:8080
 //
-// The log is a JSON Lines file (-log; a temporary file by default): run it
-// twice with the same -log and the second run finds the first run's events
-// and stores no duplicate.
+// The demo's calls happen on 2 March 2026 from 09:00 UTC, always the same:
+// the log is a JSON Lines file (-log; a temporary file by default), and a
+// second run with the same -log finds the first run's events and adds
+// none, each delivery being a redelivery of one stored.
 package main
 
 import (
@@ -37,6 +40,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
@@ -44,8 +48,12 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills the process
+	}()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "eventlog:", err)
 		os.Exit(1)
@@ -89,8 +97,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 
+	// The demo's clock: every delivery is received at a fixed time of the
+	// demo, so that every run gives the same events.
+	demoNow := demoDay.Add(9 * time.Hour)
+	clock := func() time.Time { return demoNow }
+
 	// Every event goes to the log, durably, before the handlers see it.
-	handler := talkdesk.NewWebhookHandler(talkdesk.WithEventLog(log))
+	handler := talkdesk.NewWebhookHandler(talkdesk.WithEventLog(log), talkdesk.WithWebhookClock(clock))
 	mux := http.NewServeMux()
 	mux.Handle("/talkdesk/", handler)
 
@@ -116,8 +129,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	server := newServer(mux)
+	// Shutdown waits for the requests under way: the log's streams and
+	// exports end when it starts.
+	server.RegisterOnShutdown(func() { logAPI.Close() })
 	go server.Serve(ln)
-	defer server.Shutdown(context.Background())
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		server.Shutdown(ctx)
+	}()
 
 	for _, t := range []talkdesk.Trigger{
 		talkdesk.TriggerInboundCallReachesContactCenter, talkdesk.TriggerInboundCallStarts,
@@ -132,14 +152,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 
-	// The calls are answered now; arrivals and answers carry no time, so
-	// they occur when received; the ends carry their own times.
-	at := time.Now().UTC().Truncate(time.Second)
-	day := at.Truncate(24 * time.Hour)
+	// Arrivals and answers carry no time, so they occur when received (the
+	// demo's clock); the ends carry their own times.
 	calls := []call{
-		{"int-7a41c9e0", "CA-1001", "ag-miguel", "Miguel Santos", "ct-joana", "Joana Ferreira", at, 154 * time.Second},
-		{"int-7a41c9e1", "CA-1002", "ag-rita", "Rita Lopes", "ct-jose", "José Simões", at, 61 * time.Second},
-		{"int-7a41c9e2", "CA-1003", "ag-miguel", "Miguel Santos", "ct-ana", "Ana Costa", at, 305 * time.Second},
+		{"int-7a41c9e0", "CA-1001", "ag-miguel", "Miguel Santos", "ct-joana", "Joana Ferreira", demoDay.Add(9 * time.Hour), 154 * time.Second},
+		{"int-7a41c9e1", "CA-1002", "ag-rita", "Rita Lopes", "ct-jose", "José Simões", demoDay.Add(9*time.Hour + 4*time.Minute), 61 * time.Second},
+		{"int-7a41c9e2", "CA-1003", "ag-miguel", "Miguel Santos", "ct-ana", "Ana Costa", demoDay.Add(9*time.Hour + 12*time.Minute), 305 * time.Second},
 	}
 	for _, c := range calls {
 		common := map[string]string{
@@ -159,7 +177,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 				"duration": fmt.Sprint(c.talk.Seconds()), "hold_time": "0", "in_business_hours": "true",
 			})},
 		}
-		for _, s := range steps {
+		for i, s := range steps {
+			// It arrives, waits 21 s, is answered, ends.
+			demoNow = []time.Time{c.start.Add(-21 * time.Second), c.start, c.start.Add(c.talk)}[i]
 			if err := fake.Emit(ctx, s.t, s.fields); err != nil {
 				return err
 			}
@@ -168,6 +188,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// Talkdesk did not get the answer to the first call's end: it delivers
 	// it again. The log recognises the event by its ID and keeps one.
 	first := calls[0]
+	demoNow = first.start.Add(first.talk + 30*time.Second)
 	if err := fake.Emit(ctx, talkdesk.TriggerInboundCallEnds, map[string]string{
 		"account_id": "acme-5d1c", "call_id": first.callID, "interaction_id": first.interaction,
 		"contact.id": first.contactID, "contact.name": first.contactName, "contact_phone_number": "+351912345678",
@@ -178,6 +199,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}); err != nil {
 		return err
 	}
+	demoNow = demoDay.Add(9*time.Hour + 30*time.Minute)
 	for _, n := range []map[string]string{
 		{"event": "note_created", "contact_id": "ct-joana", "contact.name": "Joana Ferreira", "contact.email": "joana@example.pt", "title": "Claim 4471", "content": "Call back after 17:00."},
 		{"event": "note_created", "contact_id": "ct-ana", "contact.name": "Ana Costa", "contact.email": "ana@example.pt", "title": "Renewal", "content": "Send the new quote."},
@@ -219,22 +241,39 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "\nOver HTTP, GET /log/events?interaction_id=%s: %d events\n", first.interaction, len(page.Events))
 
 	if *serve != "" {
-		base := "http://" + ln.Addr().String() + "/log/events"
-		fmt.Fprintf(out, "\nServing the log until interrupted. Try:\n"+
-			"  curl -H 'Authorization: Bearer %[1]s' '%[2]s?agent_id=ag-miguel&limit=2'\n"+
-			"  curl -H 'Authorization: Bearer %[1]s' -H 'Accept: application/x-ndjson' '%[2]s?since=%[3]s'\n"+
-			"  curl -N -H 'Authorization: Bearer %[1]s' '%[2]s/stream?type=inboundCallEnds'\n",
-			apiKey, base, day.Format(time.RFC3339))
+		fmt.Fprintf(out, "\nServing the log until interrupted. Try:\n")
+		if os.Getenv("TALKDESK_EVENTLOG_API_KEY") == "" {
+			fmt.Fprintf(out, "  export TALKDESK_EVENTLOG_API_KEY=%s\n", apiKey)
+		}
+		for _, line := range CurlLines("http://" + ln.Addr().String() + "/log/events") {
+			fmt.Fprintf(out, "  %s\n", line)
+		}
 		<-ctx.Done()
 		return nil
 	}
 
-	fmt.Fprintf(out, "\nExport of %s (JSON Lines):\n", day.Format("2006-01-02"))
-	err = log.Export(ctx, out, talkdesk.EventQuery{Since: day, Until: day.Add(24 * time.Hour)})
+	fmt.Fprintf(out, "\nExport of %s (JSON Lines):\n", demoDay.Format("2006-01-02"))
+	err = log.Export(ctx, out, talkdesk.EventQuery{Since: demoDay, Until: demoDay.Add(24 * time.Hour)})
 	if err != nil {
 		return err
 	}
 	return nil
+}
+
+// demoDay is the day of the demo's calls.
+var demoDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// CurlLines returns the curl commands -serve prints for the log served at
+// base (http://HOST:PORT/log/events): a page of one agent's events, the
+// export of the demo's day, and the live stream of call endings, with the
+// key from $TALKDESK_EVENTLOG_API_KEY.
+func CurlLines(base string) []string {
+	auth := `-H "Authorization: Bearer $TALKDESK_EVENTLOG_API_KEY"`
+	return []string{
+		fmt.Sprintf("curl -sS %s '%s?agent_id=ag-miguel&limit=2'", auth, base),
+		fmt.Sprintf("curl -sS %s -H 'Accept: application/x-ndjson' '%s?since=%s'", auth, base, demoDay.Format(time.RFC3339)),
+		fmt.Sprintf("curl -sSN %s '%s/stream?type=inboundCallEnds'", auth, base),
+	}
 }
 
 // newServer returns the HTTP server of the webhook handler. Its timeouts

@@ -361,10 +361,10 @@ func (h *EventLogHandler) serveExport(w http.ResponseWriter, r *http.Request, q 
 }
 
 // requestContext returns the context of a stream or an export: r's,
-// ended too when the handler is closed, when a write to the client
-// fails its deadline is set to now, so that a write blocked on a client
-// that reads nothing ends at once. end must be called when the answer
-// is done.
+// ended too when the handler is closed. Once it ends, the connection's
+// write deadline is set to now, so that a write blocked on a client that
+// reads nothing fails at once. end must be called when the answer
+// is done; a second call does nothing.
 func (h *EventLogHandler) requestContext(w http.ResponseWriter, r *http.Request) (ctx context.Context, end func()) {
 	ctx, cancel := context.WithCancel(r.Context())
 	stopClose := context.AfterFunc(h.done, cancel)
@@ -378,7 +378,7 @@ func (h *EventLogHandler) requestContext(w http.ResponseWriter, r *http.Request)
 			rc.SetWriteDeadline(time.Now())
 		}
 	})
-	return ctx, func() {
+	return ctx, sync.OnceFunc(func() {
 		stopCut()
 		mu.Lock()
 		answering = false
@@ -390,7 +390,7 @@ func (h *EventLogHandler) requestContext(w http.ResponseWriter, r *http.Request)
 		}
 		stopClose()
 		cancel()
-	}
+	})
 }
 
 // stallWriter returns w with a write deadline, stall ahead, set before

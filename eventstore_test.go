@@ -1,6 +1,8 @@
 package talkdesk_test
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -52,5 +54,25 @@ func TestEventLogHandlerConformance(t *testing.T) {
 				return l
 			})
 		})
+	}
+}
+
+// TestHostileBodiesHoldTheFuzzCorpus: the corpus of eventstoretest's
+// HostileBodies holds every seed of FuzzParseEvent, byte for byte, so
+// that every store is tried with every body the fuzzer starts from.
+func TestHostileBodiesHoldTheFuzzCorpus(t *testing.T) {
+	seeds, err := filepath.Glob("testdata/fuzz/FuzzParseEvent/*")
+	if err != nil || len(seeds) == 0 {
+		t.Fatalf("no seeds: %v", err)
+	}
+	for _, seed := range seeds {
+		want, err := os.ReadFile(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join("eventstoretest/testdata/bodies", filepath.Base(seed)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("eventstoretest/testdata/bodies lacks the seed %s (copy it there): %v", filepath.Base(seed), err)
+		}
 	}
 }

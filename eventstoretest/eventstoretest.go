@@ -46,6 +46,7 @@ func TestStore(t *testing.T, open func(t *testing.T) talkdesk.EventStore) {
 	t.Run("FollowCancel", func(t *testing.T) { testFollowCancel(t, open(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("GenuineRepeats", func(t *testing.T) { testRepeats(t, open(t)) })
+	t.Run("HostileBodies", func(t *testing.T) { testHostileBodies(t, open(t)) })
 	t.Run("Closed", func(t *testing.T) { testClosed(t, open(t)) })
 }
 

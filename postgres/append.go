@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -89,20 +90,27 @@ func (s *Store) commitLoop() {
 	}
 }
 
+// insertSQL inserts a group of rows in one statement. It first takes the
+// group's positions in the log, which keeps log_position's row locked
+// until the statement's transaction ends: positions are given in commit
+// order (see Store.Follow).
 const insertSQL = `
-WITH ins AS (
+WITH taken AS (
+	UPDATE {{s}}.log_position SET n = n + $21 RETURNING n - $21 AS base
+), ins AS (
 	INSERT INTO {{s}}.events (id, type, event_name, occurred_ns, occurred_at, received_at,
 		account_id, interaction_id, call_id, contact_id, agent_id,
-		actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line)
+		actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line, pos)
 	SELECT id, type, event_name, occurred_ns, occurred_at, received_at,
 		account_id, interaction_id, call_id, contact_id, agent_id,
-		actor_type, actor_id, actor_name, actor_email, payload::jsonb, raw::jsonb, warnings::jsonb, line
+		actor_type, actor_id, actor_name, actor_email, payload::jsonb, raw::jsonb, warnings::jsonb, line,
+		(SELECT base FROM taken) + t.ord
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[],
 		$7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
 		$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::bytea[])
-		AS t(id, type, event_name, occurred_ns, occurred_at, received_at,
+		WITH ORDINALITY AS t(id, type, event_name, occurred_ns, occurred_at, received_at,
 		account_id, interaction_id, call_id, contact_id, agent_id,
-		actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line)
+		actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line, ord)
 	ORDER BY id
 	ON CONFLICT (id) DO NOTHING
 	RETURNING id
@@ -136,15 +144,13 @@ func (s *Store) commit(group []*appendReq) {
 	inserted := make(map[string]bool, len(rows))
 	err := s.insert(ctx, &cols, inserted)
 	var rowErrs map[string]error
-	if err != nil && len(rows) > 1 && rowError(err) {
+	if err != nil && rowError(err) {
 		// One row the database refuses fails the whole statement: store
 		// the others one by one, so that it fails alone.
 		err, rowErrs = nil, map[string]error{}
 		for _, r := range rows {
-			var one columns
-			one.add(r)
-			if e := s.insert(ctx, &one, inserted); e != nil {
-				rowErrs[r.id] = fmt.Errorf("tdpostgres: append: %w", e)
+			if e := s.insertAlone(ctx, r, inserted); e != nil {
+				rowErrs[r.id] = e
 			}
 		}
 	}
@@ -190,6 +196,29 @@ func (s *Store) insert(ctx context.Context, cols *columns, inserted map[string]b
 		}
 	}
 	return res.Err()
+}
+
+// insertAlone stores r in a statement of its own. A value of its jsonb
+// columns the database refuses (a data exception jsonbHolds did not
+// foresee) is left out, as for a body jsonb cannot hold: the event is
+// whole in its line. Any other refusal fails the row, with an error that
+// names the event.
+func (s *Store) insertAlone(ctx context.Context, r *row, inserted map[string]bool) error {
+	var one columns
+	one.add(r)
+	err := s.insert(ctx, &one, inserted)
+	var pg *pgconn.PgError
+	if err != nil && errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22") && (r.payload != nil || r.raw != nil || r.warnings != nil) {
+		bare := *r
+		bare.payload, bare.raw, bare.warnings = nil, nil, nil
+		one = columns{}
+		one.add(&bare)
+		err = s.insert(ctx, &one, inserted)
+	}
+	if err != nil {
+		return fmt.Errorf("tdpostgres: append: event %s refused by the database: %w", r.id, err)
+	}
+	return nil
 }
 
 // rowError reports whether err is the database refusing a value (a data
@@ -306,5 +335,5 @@ func (c *columns) add(r *row) {
 func (c *columns) args(channel string) []any {
 	return []any{c.id, c.typ, c.name, c.occurredNs, c.occurredAt, c.receivedAt,
 		c.account, c.interaction, c.call, c.contact, c.agent,
-		c.actorType, c.actorID, c.actorName, c.actorEmail, c.payload, c.raw, c.warnings, c.line, channel}
+		c.actorType, c.actorID, c.actorName, c.actorEmail, c.payload, c.raw, c.warnings, c.line, channel, int64(len(c.id))}
 }

@@ -74,17 +74,16 @@ const followScan = 1024
 // Follow yields the events matching q's filters in commit order, as
 // [talkdesk.EventStore] says, from every replica sharing the schema.
 //
-// Sequence numbers and timestamps are not commit order: a transaction may
-// take a number and commit after another that took a later one. So Follow
-// orders by the ID of the transaction that stored each row, then by its
-// place in the transaction, and reads only the rows of transactions older
-// than every transaction still running (pg_snapshot_xmin of the current
-// snapshot): a transaction that commits later always has a larger ID than
-// every row read, so none is skipped, and none is read twice. An event
-// whose Append returned before another's began comes first. The cost is
-// that a transaction left open on the same server (on any of its
-// databases: the snapshot's xmin is the server's) holds followers back,
-// not appends, until it ends.
+// Sequence numbers, transaction IDs and timestamps are not commit order: a
+// transaction may take one and commit after another that took a later
+// one. So every row has a position in the log, taken by the statement
+// that inserts it from a counter whose row that statement keeps locked
+// until its transaction ends: the next append waits for the commit, so
+// positions are given in commit order, and a reader that sees a position
+// sees every position before it. Follow reads by position, after afterID's
+// (whoever handed afterID out: Append, Query, an export, Follow itself),
+// so it never skips an event committed after afterID's, and never repeats
+// one. No other transaction on the server holds a follower back.
 //
 // Followers wake on NOTIFY from the Append of any replica, and poll every
 // second besides. A database error ends the iteration with the error;
@@ -100,13 +99,13 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 			yield(nil, err)
 			return
 		}
-		tx, seq := "0", int64(0)
+		pos := int64(0)
 		if afterID != "" && !storableID(afterID) {
 			yield(nil, fmt.Errorf("tdpostgres: follow after %q: %w", afterID, talkdesk.ErrNotFound))
 			return
 		}
 		if afterID != "" {
-			err := s.pool.QueryRow(ctx, s.sql(`SELECT tx::text, seq FROM {{s}}.events WHERE id = $1`), afterID).Scan(&tx, &seq)
+			err := s.pool.QueryRow(ctx, s.sql(`SELECT pos FROM {{s}}.events WHERE id = $1`), afterID).Scan(&pos)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows):
 				yield(nil, fmt.Errorf("tdpostgres: follow after %q: %w", afterID, talkdesk.ErrNotFound))
@@ -126,11 +125,9 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 			match = strings.Join(b.conds, " AND ")
 		}
 		b.conds = nil
-		txArg, seqArg := b.arg(""), b.arg(int64(0))
-		b.where("(tx, seq) > (" + txArg + "::text::xid8, " + seqArg + ")")
-		b.where("tx < pg_snapshot_xmin(pg_current_snapshot())")
-		sql := s.sql("SELECT tx::text, seq, id, CASE WHEN " + match + " THEN line END FROM {{s}}.events" + b.clause() +
-			" ORDER BY tx, seq LIMIT " + strconv.Itoa(followScan))
+		b.where("pos > " + b.arg(int64(0)))
+		sql := s.sql("SELECT pos, id, CASE WHEN " + match + " THEN line END FROM {{s}}.events" + b.clause() +
+			" ORDER BY pos LIMIT " + strconv.Itoa(followScan))
 		timer := time.NewTimer(s.poll)
 		defer timer.Stop()
 		for {
@@ -141,8 +138,8 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 				yield(nil, ErrClosed)
 				return
 			}
-			b.args[len(b.args)-2], b.args[len(b.args)-1] = tx, seq
-			evs, lastTx, lastSeq, n, err := s.followRead(ctx, sql, b.args, &q)
+			b.args[len(b.args)-1] = pos
+			evs, last, n, err := s.followRead(ctx, sql, b.args, &q)
 			if err != nil {
 				yield(nil, followError(ctx, err))
 				return
@@ -153,10 +150,10 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 				}
 			}
 			if n > 0 {
-				tx, seq = lastTx, lastSeq
+				pos = last
 			}
 			if s.followed != nil {
-				s.followed(seq)
+				s.followed(pos)
 			}
 			if n == followScan {
 				continue
@@ -174,19 +171,19 @@ func (s *Store) Follow(ctx context.Context, q talkdesk.EventQuery, afterID strin
 }
 
 // followRead reads the next rows of a follower: the events that match q
-// (the rows whose line came), the place of the last row read, and how
+// (the rows whose line came), the position of the last row read, and how
 // many rows it read.
-func (s *Store) followRead(ctx context.Context, sql string, args []any, q *talkdesk.EventQuery) (evs []*talkdesk.Event, tx string, seq int64, n int, err error) {
+func (s *Store) followRead(ctx context.Context, sql string, args []any, q *talkdesk.EventQuery) (evs []*talkdesk.Event, pos int64, n int, err error) {
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, "", 0, 0, err
+		return nil, 0, 0, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		var line []byte
-		if err := rows.Scan(&tx, &seq, &id, &line); err != nil {
-			return nil, "", 0, 0, err
+		if err := rows.Scan(&pos, &id, &line); err != nil {
+			return nil, 0, 0, err
 		}
 		n++
 		if line == nil {
@@ -194,13 +191,13 @@ func (s *Store) followRead(ctx context.Context, sql string, args []any, q *talkd
 		}
 		ev, err := decodeLine(id, line)
 		if err != nil {
-			return nil, "", 0, 0, err
+			return nil, 0, 0, err
 		}
 		if matches(q, ev) {
 			evs = append(evs, ev)
 		}
 	}
-	return evs, tx, seq, n, rows.Err()
+	return evs, pos, n, rows.Err()
 }
 
 // followError is ctx's own error when ctx ended the read, else err.
@@ -211,19 +208,15 @@ func followError(ctx context.Context, err error) error {
 	return fmt.Errorf("tdpostgres: follow: %w", err)
 }
 
-// LastID returns the ID of the last event Follow can deliver now, "" when
-// there is none: Follow after it yields only the events committed from
-// then on, as a dashboard that shows what happens next wants. While a
-// transaction older than the last appends is open on the server, it is
-// the last event before that transaction, so Follow after it also yields
-// the few events committed since: none is missed.
+// LastID returns the ID of the last event committed, "" when there is
+// none: Follow after it yields only the events committed from then on, as
+// a dashboard that shows what happens next wants.
 func (s *Store) LastID(ctx context.Context) (string, error) {
 	if err := s.usable(); err != nil {
 		return "", err
 	}
 	var id string
-	err := s.pool.QueryRow(ctx, s.sql(`SELECT id FROM {{s}}.events WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-		ORDER BY tx DESC, seq DESC LIMIT 1`)).Scan(&id)
+	err := s.pool.QueryRow(ctx, s.sql(`SELECT id FROM {{s}}.events ORDER BY pos DESC LIMIT 1`)).Scan(&id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return "", nil

@@ -35,9 +35,10 @@ func mustAppend(t *testing.T, s *Store, evs ...*talkdesk.Event) {
 }
 
 // TestFollowNeverSkips holds one transaction open, with its row inserted,
-// while later appends commit: the held row has the smaller sequence
-// number, so a follower reading "after the last sequence number seen"
-// would pass it by. Follow waits for it and delivers every event once.
+// while later appends wait: the held row has the smaller sequence number,
+// so a follower reading "after the last sequence number seen" would pass
+// it by. Follow waits for it and delivers every event once, in commit
+// order.
 func TestFollowNeverSkips(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
@@ -77,20 +78,14 @@ func TestFollowNeverSkips(t *testing.T) {
 	for n := 2; n < 7; n++ {
 		later = append(later, callEvent(t, n))
 	}
-	mustAppend(t, s, later...) // committed, while the held transaction is open
-
-	var heldSeq, minLater int64
-	if err := tx.QueryRow(ctx, s.sql(`SELECT seq FROM {{s}}.events WHERE id = $1`), held.ID).Scan(&heldSeq); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.pool.QueryRow(ctx, s.sql(`SELECT min(seq) FROM {{s}}.events WHERE id <> $1`), first.ID).Scan(&minLater); err != nil {
-		t.Fatal(err)
-	}
-	if heldSeq >= minLater {
-		t.Fatalf("the held row has sequence number %d, the later ones from %d: the test does not hold what it means to", heldSeq, minLater)
-	}
-	// The later events are committed, but the follower must not pass the
-	// held one: it waits. (Its wake-ups came with each commit.)
+	// Appended while the held transaction is open: they take their
+	// places in the log after the held one, once it commits.
+	appended := make(chan struct{})
+	go func() {
+		defer close(appended)
+		mustAppend(t, s, later...)
+	}()
+	// The follower must not pass the held event: it waits.
 	time.Sleep(300 * time.Millisecond)
 	select {
 	case id := <-got:
@@ -99,6 +94,17 @@ func TestFollowNeverSkips(t *testing.T) {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
+	}
+	<-appended
+	var heldSeq, minLater int64
+	if err := s.pool.QueryRow(ctx, s.sql(`SELECT seq FROM {{s}}.events WHERE id = $1`), held.ID).Scan(&heldSeq); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pool.QueryRow(ctx, s.sql(`SELECT min(seq) FROM {{s}}.events WHERE id <> $1 AND id <> $2`), first.ID, held.ID).Scan(&minLater); err != nil {
+		t.Fatal(err)
+	}
+	if heldSeq >= minLater {
+		t.Fatalf("the held row has sequence number %d, the later ones from %d: the test does not hold what it means to", heldSeq, minLater)
 	}
 	want := append([]string{held.ID}, idsOf(later)...)
 	var order []string
@@ -114,6 +120,145 @@ func TestFollowNeverSkips(t *testing.T) {
 	}
 	if !slices.Equal(order, want) {
 		t.Errorf("followed %v, want %v", order, want)
+	}
+}
+
+// TestFollowAfterAnIDOfAppend: two replicas, each on its own pool. A
+// transaction of the second begins first and commits last; the first
+// replica's Append returns in between, and a follower resumes after the
+// ID it returned (a webhook handler's "last handled"): the late commit
+// is delivered, not skipped.
+func TestFollowAfterAnIDOfAppend(t *testing.T) {
+	ctx := context.Background()
+	a := openStore(t)
+	b := openOn(t, testPool(t), WithSchema(a.schema))
+	mustAppend(t, a, callEvent(t, 0))
+
+	tx, err := b.pool.Begin(ctx) // replica b's transaction: it begins first
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var xid string
+	if err := tx.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	afterID := callEvent(t, 1)
+	mustAppend(t, a, afterID) // commits while b's transaction is open
+
+	late := callEvent(t, 2)
+	r, err := newRow(late)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols columns
+	cols.add(r)
+	if _, err := tx.Exec(ctx, b.insertSQL, cols.args(b.channel)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil { // commits after afterID's
+		t.Fatal(err)
+	}
+	var lateTx, afterTx string
+	a.pool.QueryRow(ctx, a.sql(`SELECT tx::text FROM {{s}}.events WHERE id = $1`), late.ID).Scan(&lateTx)
+	a.pool.QueryRow(ctx, a.sql(`SELECT tx::text FROM {{s}}.events WHERE id = $1`), afterID.ID).Scan(&afterTx)
+	if lateTx != xid || !(len(lateTx) < len(afterTx) || len(lateTx) == len(afterTx) && lateTx < afterTx) {
+		t.Fatalf("the late row's transaction %s (want %s) is not older than afterID's %s: the test does not hold what it means to", lateTx, xid, afterTx)
+	}
+	for _, s := range []*Store{a, b} {
+		if got := follow(t, s, afterID.ID, 1); !slices.Equal(got, []string{late.ID}) {
+			t.Errorf("Follow after the ID Append returned: %v, want the later commit %s", got, late.ID)
+		}
+	}
+}
+
+// TestFollowNotHeldByIdleTransactions: a transaction left open elsewhere
+// on the server, idle, holds no follower back.
+func TestFollowNotHeldByIdleTransactions(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	other := testPool(t)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // it holds the server's xmin horizon
+		t.Fatal(err)
+	}
+	evs := []*talkdesk.Event{callEvent(t, 0), callEvent(t, 1), callEvent(t, 2)}
+	mustAppend(t, s, evs...)
+	if got := follow(t, s, "", 3); !slices.Equal(got, idsOf(evs)) {
+		t.Errorf("followed %v while an idle transaction is open, want %v", got, idsOf(evs))
+	}
+}
+
+// follow collects n events of s.Follow after afterID, or fails after 10 s.
+func follow(t *testing.T, s *Store, afterID string, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []string
+	for ev, err := range s.Follow(ctx, talkdesk.EventQuery{}, afterID) {
+		if err != nil {
+			t.Errorf("Follow after %q, with %v: %v", afterID, got, err)
+			return got
+		}
+		if got = append(got, ev.ID); len(got) == n {
+			break
+		}
+	}
+	return got
+}
+
+// TestMigrateFromVersion1: a log of schema version 1 is migrated with its
+// rows in the order Follow gave them (transaction, then place), and
+// followed after any of them.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	schema := freshSchema(t, pool)
+	s, err := Open(ctx, pool, WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v1, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`CREATE SCHEMA {{s}}`, `CREATE TABLE {{s}}.schema_version (version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+		migrations[0], `INSERT INTO {{s}}.schema_version (version) VALUES (1)`} {
+		if _, err := v1.Exec(ctx, s.sql(q)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var evs []*talkdesk.Event
+	for n := range 5 { // as version 1 inserted them, each in its transaction
+		ev := callEvent(t, n)
+		r, err := newRow(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, s.sql(`INSERT INTO {{s}}.events (id, type, occurred_ns, occurred_at, received_at, line) VALUES ($1, $2, $3, $4, $5, $6)`),
+			r.id, r.typ, r.occurredNs, r.occurredAt, r.receivedAt, r.line); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := callEvent(t, 9)
+	mustAppend(t, s, next)
+	if got, want := follow(t, s, "", 6), append(idsOf(evs), next.ID); !slices.Equal(got, want) {
+		t.Errorf("followed %v after the migration, want %v", got, want)
+	}
+	if got := follow(t, s, evs[2].ID, 3); !slices.Equal(got, []string{evs[3].ID, evs[4].ID, next.ID}) {
+		t.Errorf("followed %v after the third event, want the two after it and the new one", got)
 	}
 }
 
@@ -311,8 +456,12 @@ func TestMigrate(t *testing.T) {
 		rows.Scan(&v)
 		versions = append(versions, v)
 	}
-	if rows.Err() != nil || !slices.Equal(versions, []int{SchemaVersion}) {
-		t.Errorf("schema versions %v, %v; want [%d]", versions, rows.Err(), SchemaVersion)
+	var want []int // each version once
+	for v := 1; v <= SchemaVersion; v++ {
+		want = append(want, v)
+	}
+	if rows.Err() != nil || !slices.Equal(versions, want) {
+		t.Errorf("schema versions %v, %v; want %v", versions, rows.Err(), want)
 	}
 	mustAppend(t, s, callEvent(t, 1))
 	if _, err := pool.Exec(ctx, s.sql(`INSERT INTO {{s}}.schema_version (version) VALUES ($1)`), SchemaVersion+1); err != nil {

@@ -115,8 +115,75 @@ func TestRowRefusedAlone(t *testing.T) {
 		if (i == 13) != (err != nil) {
 			t.Errorf("Append of event %d: %v", i, err)
 		}
+		if i == 13 && err != nil && !strings.Contains(err.Error(), evs[13].ID) {
+			t.Errorf("the refusal does not name the event: %v", err)
+		}
 	}
 	if rows, _ := countRows(t, s); rows != len(evs)-1 {
 		t.Errorf("%d rows, want %d", rows, len(evs)-1)
+	}
+}
+
+// TestJSONBHolds: jsonbHolds says of each document what PostgreSQL's jsonb
+// does: it takes it, or refuses it.
+func TestJSONBHolds(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t)
+	z := strings.Repeat("0", 16383)
+	docs := []string{
+		`{"a":"Ana \ud83d"}`, `{"a":"\ud83d\ude00"}`, `{"a":"\ude00"}`, `{"a":"x\ud83dy"}`, `{"a":"\ud83d\u0041"}`,
+		`{"a":"\\ud83d"}`, `{"a":"\u0000"}`, `{"a":"\\u0000"}`, `{"a":"\u00e9\u2028"}`, `{"\ud800":1}`,
+		`{"a":1e200000}`, `{"a":1e131071}`, `{"a":1e131072}`, `{"a":-1E+131072}`, `{"a":1e-16383}`, `{"a":1e-16384}`,
+		`{"a":10e-16384}`, `{"a":0e-99999}`, `{"a":0e999999}`, `{"a":1.5e-400}`, `{"a":-0}`, `{"a":0.` + z + `1}`,
+		`{"a":1.` + z + `0}`, `{"a":0.` + z + `}`, `{"a":123.456e-16380}`, `{"a":0.00012e131075}`, `{"a":0.00012e131076}`,
+		`{"a":[1e99999999999]}`, `{"a":[0e-1,{"b":2e-16384}]}`, `{"a":12345678901234567890}`,
+	}
+	for _, doc := range docs {
+		_, err := pool.Exec(ctx, `SELECT $1::text::jsonb`, doc)
+		if got, want := jsonbHolds([]byte(doc)), err == nil; got != want {
+			t.Errorf("jsonbHolds(%.60s) = %v; PostgreSQL takes it: %v (%v)", doc, got, want, err)
+		}
+	}
+}
+
+// TestJSONBRefusedStoredWithoutIt: a jsonb value the database refuses for
+// a reason jsonbHolds does not know (here, a trigger a DBA added) leaves
+// the row without its jsonb columns, and the event reads back whole.
+func TestJSONBRefusedStoredWithoutIt(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	for _, q := range []string{
+		`CREATE FUNCTION {{s}}.poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.raw ? 'poison' THEN RAISE EXCEPTION 'poisoned' USING ERRCODE = '22023'; END IF;
+			RETURN NEW;
+		END $$`,
+		`CREATE TRIGGER poison BEFORE INSERT ON {{s}}.events FOR EACH ROW EXECUTE FUNCTION {{s}}.poison()`,
+	} {
+		if _, err := s.pool.Exec(ctx, s.sql(q)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev, err := talkdesk.ParseEvent(talkdesk.TriggerNoteCreated, []byte(`{"contact_id":"c-1","content":"x","poison":"yes"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []*talkdesk.Event{ev, callEvent(t, 1), callEvent(t, 2)}
+	var wg sync.WaitGroup
+	for _, e := range evs {
+		wg.Go(func() {
+			if added, err := s.Append(ctx, e); err != nil || !added {
+				t.Errorf("Append %s: %v, %v", e.ID, added, err)
+			}
+		})
+	}
+	wg.Wait()
+	var raw *string
+	if err := s.pool.QueryRow(ctx, s.sql(`SELECT raw::text FROM {{s}}.events WHERE id = $1`), ev.ID).Scan(&raw); err != nil || raw != nil {
+		t.Errorf("the poisoned row's raw column: %v, %v; want NULL", raw, err)
+	}
+	page, err := s.Query(ctx, talkdesk.EventQuery{ContactID: "c-1"})
+	if err != nil || len(page.Events) != 1 || string(page.Events[0].Raw) != string(ev.Raw) {
+		t.Errorf("read back %v, %v; want the event whole", page, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -113,14 +114,114 @@ func text(s string) *string {
 }
 
 // jsonbText returns doc for a jsonb column, or nil (NULL) when jsonb
-// cannot hold it: not UTF-8, or a string with \u0000. The event is kept
-// whole in its line in any case.
+// cannot hold it (see jsonbHolds). The event is kept whole in its line in
+// any case.
 func jsonbText(doc []byte) *string {
-	if len(doc) == 0 || string(doc) == "null" || !utf8.Valid(doc) || bytes.Contains(doc, []byte(`\u0000`)) {
+	if len(doc) == 0 || string(doc) == "null" || !jsonbHolds(doc) {
 		return nil
 	}
 	s := string(doc)
 	return &s
+}
+
+// jsonbHolds reports whether PostgreSQL's jsonb takes doc, valid JSON, as
+// it is. It does not take invalid UTF-8, a \u0000 in a string, a UTF-16
+// surrogate escape that is not half of a pair (an emoji cut in half,
+// "\ud83d"), nor a number numeric cannot hold: more than 131,072 digits
+// before the point, or more than 16,383 after it (1e200000, 1e-20000).
+// What it misses, the database refuses, and the row is stored without its
+// jsonb columns (see Store.commit).
+func jsonbHolds(doc []byte) bool {
+	if !utf8.Valid(doc) {
+		return false
+	}
+	for i := 0; i < len(doc); {
+		switch c := doc[i]; {
+		case c == '"':
+			end, ok := jsonbString(doc, i)
+			if !ok {
+				return false
+			}
+			i = end
+		case c == '-' || c >= '0' && c <= '9':
+			end := i
+			for end < len(doc) && strings.IndexByte(",]} \t\r\n", doc[end]) < 0 {
+				end++
+			}
+			if !numericHolds(doc[i:end]) {
+				return false
+			}
+			i = end
+		default:
+			i++
+		}
+	}
+	return true
+}
+
+// jsonbString checks the string of doc at i and returns where it ends: ok
+// is false for a \u0000 or a surrogate escape not in a pair.
+func jsonbString(doc []byte, i int) (end int, ok bool) {
+	for i++; doc[i] != '"'; {
+		if doc[i] != '\\' {
+			i++
+			continue
+		}
+		if doc[i+1] != 'u' {
+			i += 2
+			continue
+		}
+		r, _ := strconv.ParseUint(string(doc[i+2:i+6]), 16, 32)
+		switch {
+		case r == 0, r >= 0xDC00 && r <= 0xDFFF:
+			return 0, false
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+12 > len(doc) || doc[i+6] != '\\' || doc[i+7] != 'u' {
+				return 0, false
+			}
+			lo, _ := strconv.ParseUint(string(doc[i+8:i+12]), 16, 32)
+			if lo < 0xDC00 || lo > 0xDFFF {
+				return 0, false
+			}
+			i += 12
+		default:
+			i += 6
+		}
+	}
+	return i + 1, true
+}
+
+// numericHolds reports whether PostgreSQL's numeric holds the JSON number
+// num: at most 131,072 digits before the decimal point and 16,383 after
+// it, trailing zeros and the exponent counted.
+func numericHolds(num []byte) bool {
+	mant, exp, _ := bytes.Cut(bytes.ToLower(num), []byte("e"))
+	mant = bytes.TrimPrefix(mant, []byte("-"))
+	intPart, frac, _ := bytes.Cut(mant, []byte("."))
+	e := int64(0)
+	if len(exp) > 0 {
+		digits := bytes.TrimLeft(bytes.TrimLeft(exp, "+-"), "0")
+		if len(digits) > 9 {
+			e = 1 << 40 // beyond any limit
+		} else if len(digits) > 0 {
+			e, _ = strconv.ParseInt(string(digits), 10, 64)
+		}
+		if exp[0] == '-' {
+			e = -e
+		}
+	}
+	if int64(len(frac))-e > 16383 {
+		return false // digits after the point, zeros too
+	}
+	// The digits before the point: those of a number that is not zero,
+	// from its first significant digit.
+	if sig := bytes.TrimLeft(intPart, "0"); len(sig) > 0 {
+		return int64(len(sig))+e <= 131072
+	}
+	if k := bytes.IndexFunc(frac, func(r rune) bool { return r != '0' }); k >= 0 {
+		return e-int64(k) <= 131072
+	}
+	return true // zero
 }
 
 // maxKeyText bounds a text value the store writes as it is: longer ones,

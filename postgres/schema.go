@@ -96,11 +96,27 @@ SELECT
 FROM {{s}}.events e
 WHERE e.type IN ('inboundCallEnds', 'outboundCallEnds');
 `,
+	// 2: the log's order is commit order. Each append statement takes the
+	// next positions from log_position, whose row it keeps locked until it
+	// commits: the next append waits, so positions are given in the order
+	// of the commits, and a reader that sees a position sees every one
+	// before it (see Store.Follow). The rows of version 1 get positions in
+	// the order Follow gave them, by transaction then place.
+	`
+CREATE TABLE {{s}}.log_position (n bigint NOT NULL);
+ALTER TABLE {{s}}.events ADD COLUMN pos bigint;
+UPDATE {{s}}.events e SET pos = o.n
+	FROM (SELECT id, row_number() OVER (ORDER BY tx, seq) AS n FROM {{s}}.events) o WHERE e.id = o.id;
+INSERT INTO {{s}}.log_position SELECT coalesce(max(pos), 0) FROM {{s}}.events;
+ALTER TABLE {{s}}.events ALTER COLUMN pos SET NOT NULL;
+CREATE UNIQUE INDEX events_position ON {{s}}.events (pos);
+DROP INDEX {{s}}.events_commit;
+`,
 }
 
 // SchemaVersion is the version of the schema this package reads and
 // writes; Migrate brings a schema to it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrate creates the store's schema, or brings it to [SchemaVersion]. It
 // is idempotent and safe when several replicas call it at once (they take

@@ -27,11 +27,11 @@
 //
 // # Commit order
 //
-// Follow delivers events in an order that agrees with commit order (an
-// event whose Append returned before another's began comes first) and
-// never skips one: it reads only the rows of transactions older than every
-// transaction still running, in the order of their transaction IDs (see
-// [Store.Follow]).
+// Follow delivers events in commit order and never skips one, whatever
+// event it resumes after: every row takes a position in the log when it is
+// inserted, from a counter each append statement keeps locked until it
+// commits, so positions follow the commits (see [Store.Follow]). A
+// transaction left open elsewhere on the server holds no follower back.
 package tdpostgres
 
 import (
@@ -64,7 +64,7 @@ type Store struct {
 	poll      time.Duration
 	logger    *slog.Logger
 	insertSQL string
-	followed  func(seq int64) // tests: the place of a follower after each read
+	followed  func(pos int64) // tests: the place of a follower after each read
 
 	mu      sync.Mutex
 	queue   []*appendReq

@@ -42,6 +42,8 @@ func TestStore(t *testing.T, open func(t *testing.T) talkdesk.EventStore) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("Follow", func(t *testing.T) { testFollow(t, open(t)) })
 	t.Run("FollowResume", func(t *testing.T) { testFollowResume(t, open(t)) })
+	t.Run("FollowResumeFiltered", func(t *testing.T) { testFollowResumeFiltered(t, open(t)) })
+	t.Run("FollowResumeCommitOrder", func(t *testing.T) { testFollowResumeCommitOrder(t, open(t)) })
 	t.Run("FollowSlowFollower", func(t *testing.T) { testSlowFollower(t, open(t)) })
 	t.Run("FollowCancel", func(t *testing.T) { testFollowCancel(t, open(t)) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, open(t)) })
@@ -496,6 +498,59 @@ func testFollowResume(t *testing.T, s talkdesk.EventStore) {
 	more := follow(t, s, talkdesk.EventQuery{}, rest[len(rest)-1], 10)
 	if got := append(append(first, rest...), more...); !slices.Equal(got, idsOf(evs...)) {
 		t.Errorf("resumed following gave %v, want each event once in order", got)
+	}
+}
+
+// testFollowResumeFiltered: a follower with a filter resumes after the
+// last event it handled with the same filter: the rest of the matching
+// events, once each, and none that does not match.
+func testFollowResumeFiltered(t *testing.T, s talkdesk.EventStore) {
+	evs := calls(t, 30)
+	appendAll(t, s, evs...)
+	appendAll(t, s, logIn(t, 40), logIn(t, 41), logIn(t, 42))
+	for name, q := range map[string]talkdesk.EventQuery{
+		"interaction": {InteractionID: "int-7"},
+		"contact":     {ContactID: "contact-2"},
+		"agent":       {AgentID: "agent-1"},
+		"type":        {Types: []talkdesk.Trigger{talkdesk.TriggerInboundCallEnds}},
+	} {
+		want := ids(t, s, q) // the matching events; in commit order too, as appended in time order
+		if len(want) == 1 {
+			continue
+		}
+		first := follow(t, s, q, "", len(want)/2)
+		rest := follow(t, s, q, first[len(first)-1], len(want)-len(first))
+		if got := append(first, rest...); !slices.Equal(got, want) {
+			t.Errorf("resumed following by %s: %v, want %v", name, got, want)
+		}
+		// Nothing more matches: a follower after the last gets nothing
+		// until its deadline, not an event of another filter.
+		short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		for ev, err := range s.Follow(short, q, want[len(want)-1]) {
+			if ev != nil {
+				t.Errorf("following by %s after the last match gave %s", name, ev.ID)
+			}
+			if err != nil {
+				break
+			}
+		}
+		cancel()
+	}
+}
+
+// testFollowResumeCommitOrder: events committed out of time order (the
+// latest first): a follower resumes in commit order, not in time order.
+func testFollowResumeCommitOrder(t *testing.T, s talkdesk.EventStore) {
+	var evs []*talkdesk.Event
+	for n := 19; n >= 0; n-- {
+		evs = append(evs, call(t, n))
+	}
+	appendAll(t, s, evs[:10]...)
+	first := follow(t, s, talkdesk.EventQuery{}, "", 5)
+	appendAll(t, s, evs[10:]...)
+	rest := follow(t, s, talkdesk.EventQuery{}, first[len(first)-1], 15)
+	if got := append(first, rest...); !slices.Equal(got, idsOf(evs...)) {
+		t.Errorf("resumed following of events committed out of time order: %v, want the commit order %v", got, idsOf(evs...))
 	}
 }
 

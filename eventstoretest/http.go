@@ -510,6 +510,35 @@ func testHTTPStreamResume(t *testing.T, s talkdesk.EventStore) {
 	if !slices.Equal(got, idsOf(evs...)) {
 		t.Errorf("streamed with two reconnections: %v, want each of the %d events once, in commit order", got, len(evs))
 	}
+	<-appended
+
+	// A filtered stream resumes with its filter, in commit order: events
+	// committed the latest first.
+	var late []*talkdesk.Event
+	for n := 99; n >= 80; n-- {
+		late = append(late, call(t, n))
+	}
+	appendAll(t, s, late...)
+	var want []string
+	for _, ev := range late {
+		if ev.AgentID == "agent-1" {
+			want = append(want, ev.ID)
+		}
+	}
+	var filtered []string
+	c = sv.stream(t, "/log/events/stream?agent_id=agent-1&after="+url.QueryEscape(evs[len(evs)-1].ID))
+	for range 3 {
+		filtered = append(filtered, c.nextEvent(t).ID)
+	}
+	c.close()
+	c = sv.stream(t, "/log/events/stream?agent_id=agent-1", "Last-Event-ID", filtered[len(filtered)-1])
+	for len(filtered) < len(want) {
+		filtered = append(filtered, c.nextEvent(t).ID)
+	}
+	c.close()
+	if !slices.Equal(filtered, want) {
+		t.Errorf("a stream of agent-1 resumed: %v, want %v", filtered, want)
+	}
 }
 
 func testHTTPHeartbeat(t *testing.T, s talkdesk.EventStore) {

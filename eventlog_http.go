@@ -59,6 +59,7 @@ type EventLogHandler struct {
 	streamLimit int
 	heartbeat   time.Duration
 	stall       time.Duration
+	followGrace time.Duration // see followGrace
 	logger      *slog.Logger
 
 	// done ends every stream and export when the handler is closed.
@@ -152,7 +153,7 @@ func NewEventLogHandler(s EventStore, opts ...EventLogHandlerOption) (*EventLogH
 	if s == nil {
 		return nil, invalid("store", "must not be nil")
 	}
-	h := &EventLogHandler{store: s, streamLimit: DefaultStreamLimit, heartbeat: DefaultHeartbeat, stall: DefaultStallTimeout, streams: map[string]int{}}
+	h := &EventLogHandler{store: s, streamLimit: DefaultStreamLimit, heartbeat: DefaultHeartbeat, stall: DefaultStallTimeout, followGrace: followGrace, streams: map[string]int{}}
 	for _, o := range opts {
 		if o != nil {
 			o.applyEventLogHandler(h)
@@ -344,7 +345,7 @@ func (h *EventLogHandler) serveExport(w http.ResponseWriter, r *http.Request, q 
 	if r.Method == http.MethodHead {
 		return
 	}
-	sw := h.stallWriter(w)
+	sw := h.stallWriter(ctx, w)
 	ew := &exportWriter{w: sw}
 	for _, ev := range page.Events {
 		if err := ew.event(ev); err != nil {
@@ -395,25 +396,47 @@ func (h *EventLogHandler) requestContext(w http.ResponseWriter, r *http.Request)
 
 // stallWriter returns w with a write deadline, stall ahead, set before
 // each write: a client that takes nothing for that long fails the write.
-func (h *EventLogHandler) stallWriter(w http.ResponseWriter) io.Writer {
-	return &deadlineWriter{w: w, rc: http.NewResponseController(w), stall: h.stall}
+// Once ctx (see requestContext) ends, every write fails.
+func (h *EventLogHandler) stallWriter(ctx context.Context, w http.ResponseWriter) *deadlineWriter {
+	return &deadlineWriter{ctx: ctx, w: w, rc: http.NewResponseController(w), stall: h.stall}
 }
 
 // deadlineWriter is the writer of stallWriter.
 type deadlineWriter struct {
+	ctx   context.Context
 	w     io.Writer
 	rc    *http.ResponseController
 	stall time.Duration
 }
 
-func (d *deadlineWriter) Write(p []byte) (int, error) {
+// extend moves the write deadline stall ahead, unless ctx ended: then the
+// deadline requestContext set stays, and the write is not tried.
+func (d *deadlineWriter) extend() error {
+	if err := d.ctx.Err(); err != nil {
+		return err
+	}
 	d.rc.SetWriteDeadline(time.Now().Add(d.stall)) // (not supported by every ResponseWriter: then no deadline)
+	if err := d.ctx.Err(); err != nil {
+		// It ended meanwhile, and requestContext's deadline may have been
+		// set before this one.
+		d.rc.SetWriteDeadline(time.Now())
+		return err
+	}
+	return nil
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	if err := d.extend(); err != nil {
+		return 0, err
+	}
 	return d.w.Write(p)
 }
 
 // flush sends what is buffered, with the same deadline.
 func (d *deadlineWriter) flush() error {
-	d.rc.SetWriteDeadline(time.Now().Add(d.stall))
+	if err := d.extend(); err != nil {
+		return err
+	}
 	return d.rc.Flush()
 }
 
@@ -452,7 +475,7 @@ const streamGrace = 250 * time.Millisecond
 // followGrace is how long a stream waits, once it ends, for the store's
 // Follow to return before it logs that the store did not: its client's
 // place is freed at once in any case.
-var followGrace = 5 * time.Second // a variable for the tests
+const followGrace = 5 * time.Second
 
 // serveStream follows the store as Server-Sent Events.
 func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, client string) {
@@ -515,7 +538,7 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 		}
 	}()
 
-	sw := h.stallWriter(w).(*deadlineWriter)
+	sw := h.stallWriter(ctx, w)
 	started := false
 	start := func() bool {
 		started = true
@@ -599,7 +622,7 @@ func (h *EventLogHandler) serveStream(w http.ResponseWriter, r *http.Request, cl
 // awaitFollow waits for the Follow of a stream that ended, logging once
 // if the store does not return within followGrace of its context ending.
 func (h *EventLogHandler) awaitFollow(r *http.Request, done <-chan struct{}) {
-	t := time.NewTimer(followGrace)
+	t := time.NewTimer(h.followGrace)
 	defer t.Stop()
 	select {
 	case <-done:
@@ -608,7 +631,7 @@ func (h *EventLogHandler) awaitFollow(r *http.Request, done <-chan struct{}) {
 	}
 	if h.logger != nil {
 		h.logger.LogAttrs(context.Background(), slog.LevelError, "talkdesk event log: the store's Follow did not return after its context ended; the stream's place is freed, its goroutine waits for the store",
-			slog.String("path", r.URL.EscapedPath()), slog.Duration("waited", followGrace))
+			slog.String("path", r.URL.EscapedPath()), slog.Duration("waited", h.followGrace))
 	}
 	<-done
 }

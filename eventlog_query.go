@@ -11,7 +11,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/talkdeskgo/talkdesk/internal/eventcursor"
+	"github.com/talkdeskgo/talkdesk/eventcursor"
 )
 
 // EventQuery selects events of an [EventLog]. Empty fields do not filter.

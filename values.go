@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/talkdeskgo/talkdesk/internal/eventcursor"
+	"github.com/talkdeskgo/talkdesk/eventcursor"
 )
 
 var (

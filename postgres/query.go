@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/talkdeskgo/talkdesk"
-	"github.com/talkdeskgo/talkdesk/internal/eventcursor"
+	"github.com/talkdeskgo/talkdesk/eventcursor"
 )
 
 // Query returns one page of the events matching q, in (OccurredAt, ID)

@@ -1,8 +1,11 @@
 // Package eventcursor is what the stores of the conversation log share
 // about a query: the range of instants an index in Unix nanoseconds holds,
-// the fingerprint of a query's filters, and cursors bound to it. The file
-// log (package talkdesk) and the PostgreSQL store (package tdpostgres)
-// both use it, so that a cursor means the same in each.
+// the fingerprint of a query's filters, and page cursors bound to it. The
+// file log (package talkdesk) and the PostgreSQL store (package
+// tdpostgres, a module of its own) both use it, so that a cursor means the
+// same in each; a talkdesk.EventStore of your own may use it too. A cursor
+// is opaque to the users of a store: its form is this package's, and may
+// change between minor versions before 1.0.
 package eventcursor
 
 import (

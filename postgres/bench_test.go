@@ -14,13 +14,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/talkdeskgo/talkdesk"
-	"github.com/talkdeskgo/talkdesk/internal/loadgen"
+	"github.com/talkdeskgo/talkdesk/eventstoretest"
 )
 
 // benchEvent returns a complete inboundCallEnds event of about 2.9 KB
 // stored, as scripts/eventlog-scale makes them.
 func benchEvent(tb testing.TB, i int) *talkdesk.Event {
-	ev, err := loadgen.CallEnded(i, time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Second))
+	ev, err := eventstoretest.CallEnded(i, time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Second))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/talkdeskgo/talkdesk"
-	"github.com/talkdeskgo/talkdesk/internal/loadgen"
+	"github.com/talkdeskgo/talkdesk/eventstoretest"
 )
 
 func main() {
@@ -213,7 +213,7 @@ func create(path string) *os.File {
 }
 
 func event(i int, at time.Time) *talkdesk.Event {
-	ev, err := loadgen.CallEnded(i, at)
+	ev, err := eventstoretest.CallEnded(i, at)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,7 +1,4 @@
-// Package loadgen makes the events of the conversation log's measurements
-// at volume: scripts/eventlog-scale and the benchmarks of the PostgreSQL
-// store append the same events, so that their figures compare.
-package loadgen
+package eventstoretest
 
 import (
 	"encoding/json"
@@ -24,9 +21,12 @@ var body = map[string]string{
 	"disposition_code": "resolved",
 }
 
-// CallEnded returns inboundCallEnds event i, which ends at at: a call of
-// its own interaction, of contact i%50,000 and agent i%300, with 900
-// bytes of notes, about 2.9 KB as a stored line.
+// CallEnded returns inboundCallEnds event i of a measurement at volume,
+// which ends at at: a call of its own interaction, of contact i%50,000
+// and agent i%300, with 900 bytes of notes, about 2.9 KB as a stored line.
+// The file log's scale script and the PostgreSQL store's benchmarks
+// append these events, so that their figures compare; so can a store of
+// your own.
 func CallEnded(i int, at time.Time) (*talkdesk.Event, error) {
 	m := maps.Clone(body)
 	m["call_id"] = fmt.Sprintf("CA%030d", i)

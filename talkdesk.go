@@ -56,7 +56,7 @@ package talkdesk
 import "fmt"
 
 // Version is the version of this SDK. It is sent in the User-Agent header.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // Region selects the Talkdesk data centre an account lives in. It decides
 // the API root and the host of the account's OAuth endpoints.

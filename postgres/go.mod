@@ -2,11 +2,9 @@ module github.com/talkdeskgo/talkdesk/postgres
 
 go 1.26.0
 
-replace github.com/talkdeskgo/talkdesk => ../
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/talkdeskgo/talkdesk v0.0.0-00010101000000-000000000000
+	github.com/talkdeskgo/talkdesk v0.2.0
 )
 
 require (

@@ -5,7 +5,7 @@ go 1.26.0
 require (
 	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/talkdeskgo/talkdesk v0.0.0-00010101000000-000000000000
+	github.com/talkdeskgo/talkdesk v0.2.0
 	golang.org/x/oauth2 v0.37.0
 )
 
@@ -15,4 +15,3 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 )
 
-replace github.com/talkdeskgo/talkdesk => ../

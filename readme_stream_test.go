@@ -17,23 +17,18 @@ import (
 	"github.com/talkdeskgo/talkdesk"
 )
 
-// readmeBlock returns the code block of lang in the README's section on
-// the log over HTTP.
+// readmeBlock returns the code block of lang in the guide to the log over
+// HTTP.
 func readmeBlock(t *testing.T, lang string) string {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile("docs/log-over-http.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
-	start := strings.Index(s, "### The log over HTTP")
-	if start < 0 {
-		t.Fatal("the README has no section on the log over HTTP")
-	}
-	s = s[start:]
 	m := regexp.MustCompile("(?s)```" + lang + "\n(.*?)```").FindStringSubmatch(s)
 	if m == nil {
-		t.Fatalf("the README's section on the log over HTTP has no %s block", lang)
+		t.Fatalf("docs/log-over-http.md has no %s block", lang)
 	}
 	return m[1]
 }

@@ -2,6 +2,12 @@
 // github.com/talkdeskgo/talkdesk in PostgreSQL: one log shared by every
 // replica of a webhook receiver, in a table that BI tools read directly.
 //
+// Its import path is github.com/talkdeskgo/talkdesk/postgres, a module of
+// its own so that the SDK gains no database driver; its name is
+// tdpostgres, not postgres, so that it does not clash with the packages of
+// drivers and tools a program imports beside it (many are named postgres
+// or pg).
+//
 // A [*Store] implements [talkdesk.EventStore] (and [talkdesk.HandledMarker])
 // with the same semantics as the file log, [talkdesk.EventLog]: appends
 // idempotent by event ID across replicas, the same filters, order and

@@ -1,6 +1,12 @@
 // Package tdredis shares one Talkdesk connection's throttle and access token
 // between processes, through Redis.
 //
+// Its import path is github.com/talkdeskgo/talkdesk/redis, a module of its
+// own so that the SDK gains no Redis dependency; its name is tdredis, not
+// redis, so that it does not clash with the client it works with,
+// github.com/redis/go-redis/v9, whose package is redis and which a program
+// imports beside it.
+//
 // Talkdesk's limit of 100 API calls per 60 seconds belongs to the connection,
 // not to the process: four replicas of a service, each with the built-in
 // limiter of package talkdesk, send up to four times the limit and get 429s,

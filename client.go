@@ -123,7 +123,10 @@ type call struct {
 	query  url.Values  // optional
 	header http.Header // optional extra headers
 	in     any         // optional JSON body
-	out    any         // optional target for the JSON answer
+	body   []byte      // optional body as it is, when in is nil (Client.Do)
+	// rawQuery is the query as it is, when query is nil (Client.Do).
+	rawQuery string
+	out      any // optional target for the JSON answer
 	// mayBeEmpty says a successful answer may come without a body even
 	// when out is set (out is then left as it is), as when an operation
 	// answers either 201 with a Location header or 200 with a JSON body.
@@ -141,6 +144,11 @@ type call struct {
 	// reports whether the change is in place (done), or that it is not
 	// and the request may be sent again.
 	verify func(ctx context.Context) (done bool, err error)
+	// redirect says a redirect answer (300, 301, 302, 303, 307 or 308)
+	// with a Location is the answer the caller wants: it is returned,
+	// with its Location and any JSON body, and never followed (see
+	// followRedirect).
+	redirect bool
 }
 
 // response is what an action may need of a successful answer beyond its
@@ -159,7 +167,7 @@ const maxResponseBytes = 10 << 20
 // bounded answer; after one that failed, decide says whether to try again
 // and after how long. Every API call of the package goes through it.
 func (c *Client) do(ctx context.Context, r *call) (*response, error) {
-	var body []byte
+	body := r.body
 	if r.in != nil {
 		var err error
 		if body, err = json.Marshal(r.in); err != nil {
@@ -169,6 +177,8 @@ func (c *Client) do(ctx context.Context, r *call) (*response, error) {
 	target := c.baseURL + r.path
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
+	} else if r.rawQuery != "" {
+		target += "?" + r.rawQuery
 	}
 	// A call with verify is sent again only once verify said its last
 	// attempt did not take effect.
@@ -244,6 +254,9 @@ func (c *Client) attempt(ctx context.Context, r *call, target string, body []byt
 	if gate != nil {
 		reqCtx = gate.ctx
 	}
+	if r.redirect {
+		reqCtx = context.WithValue(reqCtx, redirectIsAnswer{}, true)
+	}
 	req, err := http.NewRequestWithContext(reqCtx, r.method, target, bodyReader(body))
 	if err != nil {
 		gate.close()
@@ -296,7 +309,7 @@ func (c *Client) attempt(ctx context.Context, r *call, target string, body []byt
 	}
 
 	status := resp.StatusCode
-	if status >= 200 && status < 300 {
+	if status >= 200 && status < 300 || r.redirect && redirectAnswer(status, resp.Header) {
 		if err := decode(buf.Bytes(), r.out, status, r.mayBeEmpty); err != nil {
 			return outcome{kind: final, err: &malformedError{method: r.method, path: r.path, why: "not the expected JSON", err: err}}
 		}
@@ -524,11 +537,18 @@ func decode(data []byte, out any, status int, mayBeEmpty bool) error {
 	if out == nil {
 		return nil
 	}
+	if w, ok := out.(io.Writer); ok {
+		_, err := w.Write(data)
+		return err
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		if status == http.StatusNoContent || mayBeEmpty {
+		if status == http.StatusNoContent || status >= 300 || mayBeEmpty {
 			return nil
 		}
 		return errors.New("empty body")
+	}
+	if status >= 300 && !json.Valid(data) {
+		return nil // a redirect's body is not always JSON: its Location is the answer
 	}
 	return json.Unmarshal(data, out)
 }

@@ -140,8 +140,10 @@ type wireError struct {
 	ScimType string `json:"scimType"`
 }
 
-// flexString decodes a JSON string or number as a string, so an error code
-// that arrives as 1001 or "1001" reads the same.
+// flexString decodes a JSON string, number or null as a string, so an
+// error code that arrives as 1001 or "1001" reads the same, and so does a
+// user's extension (a string in the connector, an integer in the Users
+// API's reference, null in examples); null is "".
 type flexString string
 
 func (s *flexString) UnmarshalJSON(b []byte) error {

@@ -50,7 +50,7 @@ type EventLog struct {
 	keyNums       map[string]uint32        // the number of each contact and agent ID
 	repeats       map[string]int           // base ID -> the highest n of its repeats base.n
 	byTime        orderedIndex             // entry numbers in (OccurredAt, ID) order
-	byType        [10]orderedIndex         // the same, of each trigger, by triggerIndex
+	byType        [11]orderedIndex         // the same, of each event type, by triggerIndex
 	byInteraction hashIndex                // the first entry of each interaction
 	interactions  map[uint32]*orderedIndex // by first entry: the interactions of two entries or more
 	byContact     map[uint32]keyEntries    // by key number

@@ -246,7 +246,7 @@ func checkEvent(ctx context.Context, ev *Event) ([]byte, error) {
 	case ev == nil || ev.ID == "":
 		return nil, invalid("event", "must have an ID")
 	case triggerIndex(ev.Type) == 0:
-		return nil, invalid("event.Type", fmt.Sprintf("%q is not a trigger", ev.Type))
+		return nil, invalid("event.Type", fmt.Sprintf("%q is not a trigger nor EventReportedCall", ev.Type))
 	case ev.OccurredAt.Before(minInstant) || ev.OccurredAt.After(maxInstant):
 		return nil, invalid("event.OccurredAt", "outside the times an event can hold (1677-09-21 to 2262-04-11)")
 	case ev.ReceivedAt.Before(minInstant) || ev.ReceivedAt.After(maxInstant):

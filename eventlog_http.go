@@ -825,6 +825,9 @@ func parseEventQuery(v url.Values, stream bool) (EventQuery, error) {
 				continue
 			}
 			tr, err := ParseTrigger(t)
+			if Trigger(t) == EventReportedCall {
+				tr, err = EventReportedCall, nil
+			}
 			if err != nil {
 				return q, fmt.Errorf("type: %q is not a trigger (one of %s)", clip(t), triggerList())
 			}

@@ -193,7 +193,7 @@ func (l *EventLog) keyNum(id string) uint32 {
 }
 
 func triggerIndex(t Trigger) uint8 {
-	if i := slices.Index(Triggers(), t); i >= 0 {
+	if i := slices.Index(eventTypes, t); i >= 0 {
 		return uint8(i + 1)
 	}
 	return 0

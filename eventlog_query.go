@@ -346,7 +346,7 @@ func (q *EventQuery) filter() (eventFilter, error) {
 	for _, t := range q.Types {
 		i := triggerIndex(t)
 		if i == 0 {
-			return f, invalid("Types", fmt.Sprintf("%q is not a trigger", t))
+			return f, invalid("Types", fmt.Sprintf("%q is not a trigger nor EventReportedCall", t))
 		}
 		f.types |= 1 << i
 	}

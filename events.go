@@ -40,6 +40,20 @@ func Triggers() []Trigger {
 	}
 }
 
+// EventReportedCall is the type of the conversation log's events made
+// from the Explore API's calls report ([CallRecord.Event], [ImportCalls]):
+// not one of Talkdesk's triggers (Subscribe and ParseTrigger refuse it),
+// so that a BI tool tells a report's row from a webhook's event. Its
+// payload is a *CallRecord.
+const EventReportedCall Trigger = "reportedCall"
+
+// EventTypes returns the types of the conversation log's events: the nine
+// triggers of [Triggers], then [EventReportedCall].
+func EventTypes() []Trigger { return append(Triggers(), EventReportedCall) }
+
+// eventTypes is EventTypes, made once.
+var eventTypes = EventTypes()
+
 // ParseTrigger returns the Trigger named s, exactly as Talkdesk spells it
 // ("inboundCallEnds"). Any other name fails with [ErrInvalid].
 func ParseTrigger(s string) (Trigger, error) {
@@ -283,6 +297,22 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 		e.Raw = nil
 	}
 	info, ok := triggerInfos[e.Type]
+	if e.Type == EventReportedCall {
+		// The payload is the call record, which Raw holds.
+		src := e.Raw
+		if src == nil {
+			src = json.RawMessage(aux.Payload)
+		}
+		if isJSONNull(src) {
+			return nil
+		}
+		rec := new(CallRecord)
+		if err := json.Unmarshal(src, rec); err != nil {
+			return fmt.Errorf("talkdesk: event %s: payload: %w", e.ID, err)
+		}
+		e.Payload = rec
+		return nil
+	}
 	if !ok {
 		if !isJSONNull(aux.Payload) {
 			e.Payload = json.RawMessage(bytes.Clone(aux.Payload))
@@ -325,6 +355,9 @@ func (e *Event) decodePayload(info *triggerInfo, src []byte) error {
 // from when they were received, so two identical ones are told apart only
 // by when they came: see [WithRepeatWindow].
 func (e *Event) HasOwnTime() bool {
+	if rec, ok := e.Payload.(*CallRecord); ok && e.Type == EventReportedCall {
+		return rec != nil && !(rec.EndAt.IsZero() && rec.StartAt.IsZero())
+	}
 	info, ok := triggerInfos[e.Type]
 	if !ok || e.Payload == nil {
 		return false

@@ -53,6 +53,11 @@ func guardRedirects(hc *http.Client) *http.Client {
 		base = http.DefaultTransport
 	}
 	g.Transport = &noRedirects{base: base}
+	g.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		// Only a redirect the caller wants as the answer gets here:
+		// noRedirects refuses every other.
+		return http.ErrUseLastResponse
+	}
 	return &g
 }
 
@@ -61,10 +66,25 @@ func (t *noRedirects) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || !isRedirect(resp.StatusCode) {
 		return resp, err
 	}
+	if answer, _ := req.Context().Value(redirectIsAnswer{}).(bool); answer {
+		// The caller wants the redirect itself (see call.redirect): the
+		// Client's CheckRedirect (guardRedirects) does not follow it.
+		return resp, nil
+	}
 	// Drain a little, so that a short body leaves the connection reusable.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	resp.Body.Close()
 	return nil, &RedirectError{StatusCode: resp.StatusCode, Origin: locationOrigin(req.URL, resp.Header.Get("Location"))}
+}
+
+// redirectIsAnswer is the context key of a request whose redirect answer
+// the caller wants (see call.redirect).
+type redirectIsAnswer struct{}
+
+// redirectAnswer reports whether an answer is a redirect with a Location:
+// a 300, which net/http never follows, or one noRedirects let through.
+func redirectAnswer(status int, h http.Header) bool {
+	return (status == http.StatusMultipleChoices || isRedirect(status)) && h.Get("Location") != ""
 }
 
 // locationOrigin returns the origin of loc, resolved against the URL of

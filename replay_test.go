@@ -39,7 +39,9 @@ import (
 //	  }
 //	}
 //
-// In header values, {{version}} stands for Version.
+// In header values, {{version}} stands for Version. In the response's
+// headers and body, {{base}} stands for the replay server's URL, and
+// {{elsewhere}} for an origin that is not it.
 type fixture struct {
 	name    string
 	Request struct {
@@ -86,6 +88,8 @@ type replayServer struct {
 	mu       sync.Mutex
 	fixtures []*fixture
 	served   int
+	// elsewhere is what {{elsewhere}} stands for: another origin.
+	elsewhere string
 }
 
 // newReplayServer starts a server replaying the named fixtures.
@@ -124,15 +128,20 @@ func (rs *replayServer) serve(w http.ResponseWriter, r *http.Request) {
 	if diff := diffRequest(f, r, body); diff != "" {
 		rs.t.Errorf("replay %s: request differs (-want +got):\n%s", f.name, diff)
 	}
+	elsewhere := rs.elsewhere
+	if elsewhere == "" {
+		elsewhere = "https://elsewhere.example.com"
+	}
+	fill := strings.NewReplacer("{{base}}", rs.URL, "{{elsewhere}}", elsewhere).Replace
 	for k, v := range f.Response.Headers {
-		w.Header().Set(k, v)
+		w.Header().Set(k, fill(v))
 	}
 	w.WriteHeader(f.Response.Status)
 	switch {
 	case f.Response.BodyText != nil:
-		_, _ = io.WriteString(w, *f.Response.BodyText)
+		_, _ = io.WriteString(w, fill(*f.Response.BodyText))
 	case len(f.Response.Body) > 0:
-		_, _ = w.Write(f.Response.Body)
+		_, _ = io.WriteString(w, fill(string(f.Response.Body)))
 	}
 }
 

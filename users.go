@@ -23,14 +23,14 @@ type User struct {
 
 // wireUser is a user as GET /users sends it.
 type wireUser struct {
-	ID                  string    `json:"id"`
-	Email               string    `json:"email"`
-	Name                string    `json:"name"`
-	Active              bool      `json:"active"`
-	Gender              string    `json:"gender"`
-	Extension           string    `json:"extension"`
-	ExternalPhoneNumber string    `json:"external_phone_number"`
-	CreatedAt           timestamp `json:"created_at"`
+	ID                  string     `json:"id"`
+	Email               string     `json:"email"`
+	Name                string     `json:"name"`
+	Active              bool       `json:"active"`
+	Gender              string     `json:"gender"`
+	Extension           flexString `json:"extension"`
+	ExternalPhoneNumber string     `json:"external_phone_number"`
+	CreatedAt           timestamp  `json:"created_at"`
 }
 
 func (w *wireUser) user() *User {
@@ -40,7 +40,7 @@ func (w *wireUser) user() *User {
 		Name:                w.Name,
 		Active:              w.Active,
 		Gender:              w.Gender,
-		Extension:           w.Extension,
+		Extension:           string(w.Extension),
 		ExternalPhoneNumber: w.ExternalPhoneNumber,
 		CreatedAt:           w.CreatedAt.Time(),
 	}

@@ -132,7 +132,7 @@ func (b *queryBuilder) filters(q talkdesk.EventQuery) error {
 	if len(q.Types) > 0 {
 		types := make([]string, 0, len(q.Types))
 		for _, t := range q.Types {
-			if !slices.Contains(talkdesk.Triggers(), t) {
+			if !slices.Contains(talkdesk.EventTypes(), t) {
 				return &talkdesk.ValidationError{Field: "Types", Reason: fmt.Sprintf("%q is not a trigger", t)}
 			}
 			types = append(types, string(t))

@@ -68,6 +68,7 @@ type Server struct {
 	requests      []Request
 	faults        []*faultState // injected faults, in order (faults.go)
 	triggers      triggerState
+	explore       exploreState // the APIs beyond the connector (explore.go)
 
 	closing   chan struct{} // closed by Close: delayed and stalled requests end
 	closeOnce sync.Once
@@ -102,6 +103,7 @@ func NewServer() *Server {
 	mux.HandleFunc("POST "+TokenPath, s.handleToken)
 	mux.Handle("GET /contacts/{id}", s.api(s.handleGetContact))
 	s.registerActions(mux)
+	s.registerExplore(mux)
 	s.registerTriggers(mux)
 	mux.Handle("/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.EscapedPath())
@@ -116,6 +118,7 @@ func NewServer() *Server {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.ts.Close()
+	s.explore.presigned.Close()
 }
 
 // Client returns an http.Client for the Server, as httptest.Server.Client does.

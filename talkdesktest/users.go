@@ -83,6 +83,10 @@ func (s *Server) emailTakenLocked(email string) bool {
 // handleGetUsers is GetUserByEmail: GET /users?email=.
 func (s *Server) handleGetUsers(w http.ResponseWriter, r *http.Request) {
 	email := r.URL.Query().Get("email")
+	if q := r.URL.Query(); !q.Has("email") && (q.Has("page") || q.Has("per_page")) {
+		s.handleListUsers(w, r)
+		return
+	}
 	if email == "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The email query parameter is required.")
 		return

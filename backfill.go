@@ -88,11 +88,19 @@ func ImportCalls(ctx context.Context, s EventStore, records iter.Seq2[*CallRecor
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var read, added, present atomic.Int64
-	events := make(chan *Event, workers)
+	// The reading of the records is one goroutine's; making the events
+	// (encoding each record) and appending them, the workers'.
+	events := make(chan *CallRecord, workers)
+	now := time.Now()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			for ev := range events {
+			for rec := range events {
+				ev, err := rec.Event(now)
+				if err != nil {
+					cancel(err)
+					continue // drain
+				}
 				ok, err := s.Append(ctx, ev)
 				if err != nil {
 					cancel(err)
@@ -106,7 +114,6 @@ func ImportCalls(ctx context.Context, s EventStore, records iter.Seq2[*CallRecor
 			}
 		})
 	}
-	now := time.Now()
 	var readErr error
 	for rec, err := range records {
 		if err != nil {
@@ -114,13 +121,8 @@ func ImportCalls(ctx context.Context, s EventStore, records iter.Seq2[*CallRecor
 			break
 		}
 		read.Add(1)
-		ev, err := rec.Event(now)
-		if err != nil {
-			readErr = err
-			break
-		}
 		select {
-		case events <- ev:
+		case events <- rec:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {

@@ -2,7 +2,6 @@ package talkdesk
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -103,13 +102,22 @@ func jsonRecords(r io.Reader, yield func(ReportRecord, error) bool) {
 			fail(errors.New("entries is not an array"))
 			return
 		}
+		// Each entry is checked by the decoder, then split by its
+		// delimiters; the names of the fields, the same in every entry,
+		// are kept once.
+		var raw rawValue
+		names := map[string]string{}
 		for dec.More() {
-			var entry map[string]json.RawMessage
-			if err := dec.Decode(&entry); err != nil {
+			if err := dec.Decode(&raw); err != nil {
 				fail(fmt.Errorf("an entry: %w", err))
 				return
 			}
-			if !yield(recordOf(entry), nil) {
+			rec, err := recordOf(raw, names)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if !yield(rec, nil) {
 				return
 			}
 		}
@@ -120,23 +128,40 @@ func jsonRecords(r io.Reader, yield func(ReportRecord, error) bool) {
 	}
 }
 
-// recordOf turns an entry's JSON values into text.
-func recordOf(entry map[string]json.RawMessage) ReportRecord {
-	rec := make(ReportRecord, len(entry))
-	for k, v := range entry {
-		v = bytes.TrimSpace(v)
+// recordOf reads an entry, one valid JSON value, into a record: its
+// members' values as text, the last of a name sent twice kept. names keeps
+// the fields' names, which every entry repeats.
+func recordOf(raw []byte, names map[string]string) (ReportRecord, error) {
+	members, err := splitMembers(raw)
+	if err != nil {
+		return nil, fmt.Errorf("talkdesk: reading a report: an entry: %w", err)
+	}
+	rec := make(ReportRecord, len(members))
+	for _, m := range members {
+		k, ok := names[m.key]
+		if !ok && len(names) < 4096 {
+			k = m.key
+			names[k] = k
+		} else if !ok {
+			k = m.key
+		}
+		v := m.raw
 		switch {
-		case len(v) == 0 || string(v) == "null":
+		case len(v) == 0 || string(v) == "null" || string(v) == `""`:
+			delete(rec, k)
 		case v[0] == '"':
-			var s string
-			if json.Unmarshal(v, &s) == nil && s != "" {
+			if inner, ok := plainString(v); ok {
+				rec[k] = string(inner)
+			} else if s := unquote(v); s != "" {
 				rec[k] = s
+			} else {
+				delete(rec, k)
 			}
 		default:
 			rec[k] = string(v)
 		}
 	}
-	return rec
+	return rec, nil
 }
 
 // csvRecords yields the rows of a CSV report by its header's labels.
@@ -459,6 +484,9 @@ func (s callShape) call(rec ReportRecord) *CallRecord {
 // instant reads a time of the report: RFC 3339, or a time without a zone
 // (2022-06-30 16:42:24) in the report's time zone.
 func (s callShape) instant(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05.999999999"} {
 		if t, err := time.ParseInLocation(layout, v, s.loc); err == nil {
 			return t.UTC(), nil

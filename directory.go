@@ -76,3 +76,7 @@ func (c *Client) GetAccount(ctx context.Context) (*Account, error) {
 	}
 	return &Account{ID: w.ID, Name: w.Name, CompanyName: w.CompanyName, Timezone: w.Timezone, CreatedAt: w.CreatedAt.Time()}, nil
 }
+
+// DirectoryScopes are the OAuth scopes of Users, GetUser and GetAccount:
+// users:read and account:read.
+func DirectoryScopes() []string { return []string{"users:read", "account:read"} }

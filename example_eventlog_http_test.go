@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/talkdeskgo/talkdesk"
 )
@@ -73,4 +74,30 @@ func ExampleNewEventLogHandler() {
 	// Link: true
 	// 11:00:01 inboundCallEnds ag-2
 	// 400 Bad Request limit: 5000 is not between 1 and 1000
+}
+
+// A server's shutdown ends the streams of the log: wire Close to it, or
+// Shutdown waits for clients that never leave.
+func ExampleEventLogHandler_Close() {
+	l, _ := talkdesk.OpenEventLog("")
+	defer l.Close()
+	api, err := talkdesk.NewEventLogHandler(l, talkdesk.WithAPIKeys("secret-key"), talkdesk.WithStallTimeout(30*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(api)
+	srv.Config.RegisterOnShutdown(func() { api.Close() })
+	srv.Start()
+	req, _ := http.NewRequest("GET", srv.URL+"/events/stream", nil)
+	req.Header.Set("Authorization", "Bearer secret-key")
+	resp, err := http.DefaultClient.Do(req) // a stream, open until the server stops
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Println(resp.StatusCode, srv.Config.Shutdown(ctx))
+	// Output:
+	// 200 <nil>
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/talkdeskgo/talkdesk"
 	"github.com/talkdeskgo/talkdesk/eventstoretest"
 )
@@ -41,5 +43,22 @@ func TestCallsReportStreamsInFlatMemory(t *testing.T) {
 	t.Logf("heap: %d KiB before, %d KiB after 10,000 calls, %d KiB after 100,000", base>>10, at10k>>10, end>>10)
 	if grew > 8<<20 {
 		t.Errorf("the heap grew by %d KiB from 10,000 to 100,000 calls: the decoder holds what it read", grew>>10)
+	}
+}
+
+// TestCallsReportReadsAsReportedCall: the report eventstoretest.CallsReport
+// makes reads as eventstoretest.ReportedCall says, so that the
+// measurements that use both compare.
+func TestCallsReportReadsAsReportedCall(t *testing.T) {
+	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	i := 0
+	for rec, err := range talkdesk.CallRecords(eventstoretest.CallsReport(3, start), talkdesk.ReportJSON, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(eventstoretest.ReportedCall(i, start), rec, cmpopts.IgnoreFields(talkdesk.CallRecord{}, "Fields")); diff != "" {
+			t.Errorf("call %d (-want +got):\n%s", i, diff)
+		}
+		i++
 	}
 }

@@ -73,3 +73,18 @@ func CallsReport(n int, start time.Time) io.Reader {
 	}()
 	return pr
 }
+
+// ReportedCall returns call i of the report CallsReport makes, as
+// talkdesk.CallRecords reads it.
+func ReportedCall(i int, start time.Time) *talkdesk.CallRecord {
+	end := start.Add(time.Duration(i) * time.Second)
+	yes, no := true, false
+	return &talkdesk.CallRecord{
+		CallID: fmt.Sprintf("%032x", i), CallSID: fmt.Sprintf("CA%032x", i), Direction: "inbound", StartAt: end.Add(-187 * time.Second), EndAt: end,
+		TalkdeskPhoneNumber: "+14155550100", TalkdeskPhoneDisplayName: "Support line", ContactPhoneNumber: "+351912345678",
+		UserID: fmt.Sprintf("agent-%03d", i%300), UserName: "Ana Sousa", UserEmail: "ana@example.com", TotalTime: 187 * time.Second,
+		TalkTime: 154 * time.Second, WaitTime: 21 * time.Second, HoldTime: 12 * time.Second, RingingTime: 8 * time.Second,
+		DispositionCode: "resolved", RingGroups: "support", IVROptions: "1", InBusinessHours: &yes, CallbackFromQueue: &no, Transfer: &no,
+		RecordingURL: fmt.Sprintf("https://api.talkdeskapp.com/calls/%032x/recordings", i), TeamID: "t-1", TeamName: "Support", AgentDisconnected: &no,
+	}
+}

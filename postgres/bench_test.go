@@ -27,12 +27,13 @@ func benchEvent(tb testing.TB, i int) *talkdesk.Event {
 	return ev
 }
 
-// naiveSQL stores one event per statement, each its own transaction: the
-// way to beat.
-const naiveSQL = `INSERT INTO {{s}}.events (id, type, event_name, occurred_ns, occurred_at, received_at,
+// naiveSQL stores one event per statement, each its own transaction,
+// taking its position in the log as Append does: the way to beat.
+const naiveSQL = `WITH taken AS (UPDATE {{s}}.log_position SET n = n + 1 RETURNING n)
+INSERT INTO {{s}}.events (id, type, event_name, occurred_ns, occurred_at, received_at,
 	account_id, interaction_id, call_id, contact_id, agent_id,
-	actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19)
+	actor_type, actor_id, actor_name, actor_email, payload, raw, warnings, line, pos)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19, (SELECT n FROM taken))
 ON CONFLICT (id) DO NOTHING`
 
 // serverCPU returns the CPU time used so far by the PostgreSQL server:
@@ -154,6 +155,50 @@ func BenchmarkAppend(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "server-cpu-us/event")
+		})
+	}
+}
+
+// BenchmarkImportCalls measures, in one run, the store's own rate of
+// concurrent appends (64 writers appending the events of b.N reported
+// calls) and that of talkdesk.ImportCalls reading a calls report of b.N
+// calls as it streams, into fresh schemas:
+//
+//	scripts/postgres bash -c 'cd postgres && go test -run - -bench ImportCalls -benchtime 100000x'
+func BenchmarkImportCalls(b *testing.B) {
+	const writers = 64
+	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	for _, mode := range []string{"append", "import"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			s := openStore(b)
+			b.ResetTimer()
+			t0 := time.Now()
+			if mode == "append" {
+				var next atomic.Int64
+				var wg sync.WaitGroup
+				for range writers {
+					wg.Go(func() {
+						for i := int(next.Add(1) - 1); i < b.N; i = int(next.Add(1) - 1) {
+							ev, err := eventstoretest.ReportedCall(i, start).Event(time.Now())
+							if err == nil {
+								_, err = s.Append(ctx, ev)
+							}
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+			} else {
+				res, err := talkdesk.ImportCalls(ctx, s, talkdesk.CallRecords(eventstoretest.CallsReport(b.N, start), talkdesk.ReportJSON, nil), writers)
+				if err != nil || res.Added != b.N {
+					b.Fatalf("%+v, %v", res, err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "events/s")
 		})
 	}
 }

@@ -62,7 +62,7 @@ func main() {
 	for range *writers {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(*n); i = next.Add(1) - 1 {
-				rec := call(int(i), start)
+				rec := eventstoretest.ReportedCall(int(i), start)
 				ev, err := rec.Event(time.Now())
 				if err != nil {
 					log.Fatal(err)
@@ -89,20 +89,6 @@ func main() {
 	importRate := float64(res.Added) / time.Since(t0).Seconds()
 	fmt.Printf("import: %d calls read, %d added, %.0f events/s (%.0f%% of the appends'); heap grew by at most %.1f MiB\n",
 		res.Read, res.Added, importRate, 100*importRate/appendRate, float64(peak())/(1<<20))
-}
-
-// call is the record of call i, as CallsReport writes it.
-func call(i int, start time.Time) *talkdesk.CallRecord {
-	end := start.Add(time.Duration(i) * time.Second)
-	yes, no := true, false
-	return &talkdesk.CallRecord{
-		CallID: fmt.Sprintf("%032x", i), CallSID: fmt.Sprintf("CA%032x", i), Direction: "inbound", StartAt: end.Add(-187 * time.Second), EndAt: end,
-		TalkdeskPhoneNumber: "+14155550100", TalkdeskPhoneDisplayName: "Support line", ContactPhoneNumber: "+351912345678",
-		UserID: fmt.Sprintf("agent-%03d", i%300), UserName: "Ana Sousa", UserEmail: "ana@example.com", TotalTime: 187 * time.Second,
-		TalkTime: 154 * time.Second, WaitTime: 21 * time.Second, HoldTime: 12 * time.Second, RingingTime: 8 * time.Second,
-		DispositionCode: "resolved", RingGroups: "support", IVROptions: "1", InBusinessHours: &yes, CallbackFromQueue: &no, Transfer: &no,
-		RecordingURL: fmt.Sprintf("https://api.talkdeskapp.com/calls/%032x/recordings", i), TeamID: "t-1", TeamName: "Support", AgentDisconnected: &no,
-	}
 }
 
 type eventLog struct {

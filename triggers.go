@@ -2,6 +2,7 @@ package talkdesk
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -165,4 +166,19 @@ func urlSecrets(raw string) []string {
 		}
 	}
 	return secrets
+}
+
+// TriggerSchema returns the JSON Schema that [Client.Subscribe] sends as a
+// subscription's message, as the connector does: the payload's fields, in
+// order, each a string with the default template Talkdesk fills
+// ("{{agent.name}}"). Tools that deliver test events as Talkdesk would
+// (talkdesktest.Delivery) fill it. An unknown trigger fails with
+// [ErrInvalid].
+func TriggerSchema(t Trigger) (json.RawMessage, error) {
+	info, ok := triggerInfos[t]
+	if !ok {
+		_, err := ParseTrigger(string(t))
+		return nil, err
+	}
+	return json.RawMessage(info.schema), nil
 }

@@ -204,6 +204,23 @@ func (s *Server) Emit(ctx context.Context, t talkdesk.Trigger, fields map[string
 	return errors.Join(errs...)
 }
 
+// Delivery returns the body Talkdesk would deliver for trigger t, as Emit
+// sends it to a subscriber: the trigger's schema (talkdesk.TriggerSchema)
+// with its default templates filled with fields, every value a string, in
+// the schema's order. It is how a tool sends test deliveries to a
+// receiver (talkdesk trigger does).
+func Delivery(t talkdesk.Trigger, fields map[string]string) ([]byte, error) {
+	schema, err := talkdesk.TriggerSchema(t)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := parseMessageSchema(string(schema))
+	if err != nil {
+		return nil, fmt.Errorf("talkdesktest: the schema of %s: %w", t, err)
+	}
+	return fill(&subscription{trigger: t, fields: fs}, fields), nil
+}
+
 // fill builds the payload of sub from fields.
 func fill(sub *subscription, fields map[string]string) []byte {
 	var b bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -161,5 +162,22 @@ func TestUnsubscribeOnlyItsTrigger(t *testing.T) {
 	}
 	if err := c.Unsubscribe(ctx, talkdesk.TriggerAgentLogOut, sub.ID); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDelivery: the body of Delivery is what a subscriber gets from Emit,
+// and ParseEvent reads it.
+func TestDelivery(t *testing.T) {
+	fields := map[string]string{"agent_id": "a-1", "agent.name": "Ana"}
+	body, err := talkdesktest.Delivery(talkdesk.TriggerAgentLogIn, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := talkdesk.ParseEvent(talkdesk.TriggerAgentLogIn, body)
+	if err != nil || ev.AgentID != "a-1" || ev.Actor.Name != "Ana" {
+		t.Fatalf("%s: %+v, %v", body, ev, err)
+	}
+	if _, err := talkdesktest.Delivery("nope", nil); !errors.Is(err, talkdesk.ErrInvalid) {
+		t.Errorf("an unknown trigger: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package talkdesk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -171,4 +172,41 @@ func WithRetryPolicy(p RetryPolicy) Option {
 		o.retry = p
 		return nil
 	})
+}
+
+// ErrNoCredentials is the error of [OptionsFromEnv] when none of
+// TALKDESK_ACCOUNT, TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET is set.
+var ErrNoCredentials = errors.New("talkdesk: no credentials: set TALKDESK_ACCOUNT, TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET")
+
+// OptionsFromEnv returns the options of a Client from the environment, as
+// getenv reads it (os.Getenv): TALKDESK_ACCOUNT, TALKDESK_CLIENT_ID and
+// TALKDESK_CLIENT_SECRET (all three, for [WithClientCredentials]),
+// TALKDESK_REGION (us, eu or ca; us when empty), TALKDESK_SCOPES (the
+// scopes, separated by spaces; ConnectorScopes and extra when empty), and
+// TALKDESK_BASE_URL and TALKDESK_TOKEN_URL (a proxy, or a fake such as
+// talkdesktest's). None of the three credentials set fails with
+// [ErrNoCredentials]; some but not all with [ErrInvalid].
+func OptionsFromEnv(getenv func(string) string, extra ...string) ([]Option, error) {
+	account, id, secret := getenv("TALKDESK_ACCOUNT"), getenv("TALKDESK_CLIENT_ID"), getenv("TALKDESK_CLIENT_SECRET")
+	switch {
+	case account == "" && id == "" && secret == "":
+		return nil, ErrNoCredentials
+	case account == "" || id == "" || secret == "":
+		return nil, invalid("environment", "set all of TALKDESK_ACCOUNT, TALKDESK_CLIENT_ID and TALKDESK_CLIENT_SECRET, or none")
+	}
+	scopes := append(ConnectorScopes(), extra...)
+	if s := getenv("TALKDESK_SCOPES"); s != "" {
+		scopes = strings.Fields(s)
+	}
+	opts := []Option{WithClientCredentials(account, id, secret, scopes...)}
+	if r := getenv("TALKDESK_REGION"); r != "" {
+		opts = append(opts, WithRegion(Region(strings.ToLower(r))))
+	}
+	if u := getenv("TALKDESK_BASE_URL"); u != "" {
+		opts = append(opts, WithBaseURL(u))
+	}
+	if u := getenv("TALKDESK_TOKEN_URL"); u != "" {
+		opts = append(opts, WithTokenURL(u))
+	}
+	return opts, nil
 }

@@ -2,6 +2,7 @@ package talkdesk
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,5 +35,29 @@ func TestOptionValidation(t *testing.T) {
 	}
 	if _, err := NewClient(auth, nil, WithRateLimit(0, 0)); err != nil {
 		t.Errorf("nil option and throttle off: %v", err)
+	}
+}
+
+// TestOptionsFromEnv: the three credentials, the region, the scopes and
+// the URLs of a proxy or a fake, from the environment.
+func TestOptionsFromEnv(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if _, err := OptionsFromEnv(env(nil)); !errors.Is(err, ErrNoCredentials) {
+		t.Errorf("nothing set: %v", err)
+	}
+	if _, err := OptionsFromEnv(env(map[string]string{"TALKDESK_ACCOUNT": "acme"})); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an account alone: %v", err)
+	}
+	opts, err := OptionsFromEnv(env(map[string]string{"TALKDESK_ACCOUNT": "acme", "TALKDESK_CLIENT_ID": "id", "TALKDESK_CLIENT_SECRET": "s3cret",
+		"TALKDESK_REGION": "EU", "TALKDESK_BASE_URL": "https://proxy.example.com/td"}), "recordings:read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.String(); !strings.Contains(s, "https://proxy.example.com/td") || !strings.Contains(s, "acme.talkdeskid.eu") || strings.Contains(s, "s3cret") {
+		t.Errorf("client %s", s)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -145,5 +146,40 @@ func TestExportCSV(t *testing.T) {
 		if got := at(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestExportCallsCSV: a header of every call column, a row a call with its
+// times in UTC and durations in seconds, the raw fields left out, and no
+// cell a spreadsheet reads as a formula.
+func TestExportCallsCSV(t *testing.T) {
+	yes := true
+	call := &talkdesk.CallRecord{CallID: "call-1", Direction: "inbound", UserName: "@SUM(A1)", ContactPhoneNumber: "+351912345678",
+		StartAt: time.Date(2026, 4, 1, 10, 0, 0, 0, time.FixedZone("WEST", 3600)), TalkTime: 154500 * time.Millisecond, Transfer: &yes,
+		Fields: talkdesk.ReportRecord{"secret_field": "x"}}
+	var buf bytes.Buffer
+	calls := func(yield func(*talkdesk.CallRecord, error) bool) { yield(call, nil) }
+	if err := talkdesk.ExportCallsCSV(context.Background(), &buf, calls); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(buf.Bytes())).ReadAll()
+	cols := talkdesk.CallColumns()
+	if err != nil || len(rows) != 2 || !slices.Equal(rows[0], cols) || slices.Contains(cols, "fields") {
+		t.Fatalf("%q, %v", rows, err)
+	}
+	for name, want := range map[string]string{"call_id": "call-1", "type": "inbound", "user_name": "'@SUM(A1)",
+		"contact_phone_number": "+351912345678", "start_at": "2026-04-01T09:00:00Z", "talk_time": "154.5", "is_transfer": "true",
+		"hold_time": "", "is_in_business_hours": "", "end_at": ""} {
+		if got := rows[1][slices.Index(cols, name)]; got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if strings.Contains(buf.String(), "secret_field") {
+		t.Errorf("the raw fields are in the CSV: %s", buf.String())
+	}
+	failed := errors.New("the report failed")
+	err = talkdesk.ExportCallsCSV(context.Background(), io.Discard, func(yield func(*talkdesk.CallRecord, error) bool) { yield(nil, failed) })
+	if !errors.Is(err, failed) {
+		t.Errorf("a failing report: %v", err)
 	}
 }

@@ -38,14 +38,91 @@ func CSVColumns() []string {
 			add(f.key)
 		}
 	}
+	for _, c := range CallColumns() {
+		add(c)
+	}
+	return cols
+}
+
+// CallColumns returns the header [ExportCallsCSV] writes: the JSON name
+// of each field of a [CallRecord], in its order, but its Fields and
+// Warnings.
+func CallColumns() []string {
+	var cols []string
 	rt := reflect.TypeFor[CallRecord]()
 	for i := range rt.NumField() {
 		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" && name != "fields" && name != "warnings" {
-			add(name)
+			cols = append(cols, name)
 		}
 	}
 	return cols
+}
+
+// ExportCallsCSV writes the calls of a report, such as those of
+// [Client.Calls], as CSV a spreadsheet opens: the header of
+// [CallColumns], then a row a call, as its JSON has it (times in RFC 3339
+// UTC, durations in seconds, flags true or false), a cell that would read
+// as a formula defused as [ExportCSV] does. It stops at the first error.
+func ExportCallsCSV(ctx context.Context, w io.Writer, calls iter.Seq2[*CallRecord, error]) error {
+	cols := CallColumns()
+	index := make(map[string]int, len(cols))
+	for i, c := range cols {
+		index[c] = i
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(cols); err != nil {
+		return err
+	}
+	row := make([]string, len(cols))
+	for c, err := range calls {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		clear(row)
+		flat := *c
+		flat.Fields, flat.Warnings = nil, nil
+		flat.StartAt, flat.EndAt = flat.StartAt.UTC(), flat.EndAt.UTC()
+		if err := fillRow(row, index, 0, &flat); err != nil {
+			return fmt.Errorf("talkdesk: call %s: %w", c.CallID, err)
+		}
+		for col, t := range map[string]time.Time{"start_at": c.StartAt, "end_at": c.EndAt} {
+			if t.IsZero() {
+				row[index[col]] = "" // not known, not year 1
+			}
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// fillRow sets the cells of row at or after from that v's JSON object has
+// a member of, by the index of their names.
+func fillRow(row []string, index map[string]int, from int, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return nil
+	}
+	for k, raw := range fields {
+		if i, ok := index[k]; ok && i >= from {
+			row[i] = csvSafe(csvValue(raw))
+		}
+	}
+	return nil
 }
 
 var csvEventColumns = []string{"occurred_at", "received_at", "type", "event", "id", "interaction_id", "call_id", "contact_id",
@@ -81,17 +158,8 @@ func ExportCSV(ctx context.Context, w io.Writer, events iter.Seq2[*Event, error]
 			row[i] = csvSafe(v)
 		}
 		if ev.Payload != nil {
-			data, err := json.Marshal(ev.Payload)
-			if err != nil {
+			if err := fillRow(row, index, len(csvEventColumns), ev.Payload); err != nil {
 				return fmt.Errorf("talkdesk: event %s: %w", ev.ID, err)
-			}
-			var fields map[string]json.RawMessage
-			if json.Unmarshal(data, &fields) == nil {
-				for k, raw := range fields {
-					if i, ok := index[k]; ok && i >= len(csvEventColumns) {
-						row[i] = csvSafe(csvValue(raw))
-					}
-				}
 			}
 		}
 		if err := cw.Write(row); err != nil {

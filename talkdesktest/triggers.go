@@ -11,7 +11,10 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/talkdeskgo/talkdesk"
 )
@@ -37,6 +40,32 @@ type subscription struct {
 // schemaField is one property of a subscription's JSON Schema.
 type schemaField struct {
 	key, template string
+	parts         []templatePart // template split once, at subscription
+}
+
+// templatePart is a literal run of a default template, or one of its
+// {{variable}}s: match is the text as written, name the variable.
+type templatePart struct {
+	literal     string
+	match, name string
+}
+
+// splitTemplate splits a default template into its literal runs and
+// variables.
+func splitTemplate(t string) []templatePart {
+	var parts []templatePart
+	last := 0
+	for _, m := range template.FindAllStringSubmatchIndex(t, -1) {
+		if m[0] > last {
+			parts = append(parts, templatePart{literal: t[last:m[0]]})
+		}
+		parts = append(parts, templatePart{match: t[m[0]:m[1]], name: t[m[2]:m[3]]})
+		last = m[1]
+	}
+	if last < len(t) {
+		parts = append(parts, templatePart{literal: t[last:]})
+	}
+	return parts
 }
 
 // registerTriggers adds the webhook subscription routes.
@@ -129,7 +158,7 @@ func parseMessageSchema(message string) ([]schemaField, error) {
 		if err := dec.Decode(&prop); err != nil || prop.Type != "string" || prop.Default == "" {
 			return nil, fmt.Errorf("property %q needs type string and a default template", tok)
 		}
-		fields = append(fields, schemaField{key: tok.(string), template: prop.Default})
+		fields = append(fields, schemaField{key: tok.(string), template: prop.Default, parts: splitTemplate(prop.Default)})
 	}
 	for _, req := range schema.Required {
 		if !slices.ContainsFunc(fields, func(f schemaField) bool { return f.key == req }) {
@@ -210,6 +239,9 @@ func (s *Server) Emit(ctx context.Context, t talkdesk.Trigger, fields map[string
 // the schema's order. It is how a tool sends test deliveries to a
 // receiver (talkdesk trigger does).
 func Delivery(t talkdesk.Trigger, fields map[string]string) ([]byte, error) {
+	if sub, ok := deliverySchemas.Load(t); ok {
+		return fill(sub.(*subscription), fields), nil
+	}
 	schema, err := talkdesk.TriggerSchema(t)
 	if err != nil {
 		return nil, err
@@ -218,8 +250,13 @@ func Delivery(t talkdesk.Trigger, fields map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("talkdesktest: the schema of %s: %w", t, err)
 	}
-	return fill(&subscription{trigger: t, fields: fs}, fields), nil
+	sub, _ := deliverySchemas.LoadOrStore(t, &subscription{trigger: t, fields: fs})
+	return fill(sub.(*subscription), fields), nil
 }
+
+// deliverySchemas holds the parsed schema of each trigger Delivery was
+// asked for: a load test asks for the same few a hundred thousand times.
+var deliverySchemas sync.Map // talkdesk.Trigger → *subscription
 
 // fill builds the payload of sub from fields.
 func fill(sub *subscription, fields map[string]string) []byte {
@@ -229,24 +266,44 @@ func fill(sub *subscription, fields map[string]string) []byte {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		value := template.ReplaceAllStringFunc(f.template, func(m string) string {
-			name := template.FindStringSubmatch(m)[1]
-			if v, ok := fields[name]; ok {
-				return v
+		var value strings.Builder
+		for _, p := range f.parts {
+			switch v, ok := fields[p.name]; {
+			case p.match == "":
+				value.WriteString(p.literal)
+			case ok:
+				value.WriteString(v)
+			default:
+				if v, ok := fields[f.key]; ok {
+					value.WriteString(v)
+				} else {
+					value.WriteString(p.match)
+				}
 			}
-			if v, ok := fields[f.key]; ok {
-				return v
-			}
-			return m
-		})
-		k, _ := json.Marshal(f.key)
-		v, _ := json.Marshal(value)
-		b.Write(k)
+		}
+		writeJSONString(&b, f.key)
 		b.WriteByte(':')
-		b.Write(v)
+		writeJSONString(&b, value.String())
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// writeJSONString writes s to b as json.Marshal encodes it: as it is
+// when nothing in it needs escaping, as most values are.
+func writeJSONString(b *bytes.Buffer, s string) {
+	plain := utf8.ValidString(s) && !strings.ContainsAny(s, "\"\\<>&\u2028\u2029")
+	for i := 0; plain && i < len(s); i++ {
+		plain = s[i] >= 0x20 && s[i] != 0x7f
+	}
+	if !plain {
+		q, _ := json.Marshal(s)
+		b.Write(q)
+		return
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 func deliver(ctx context.Context, client *http.Client, sub *subscription, fields map[string]string) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -409,6 +410,57 @@ func TestReadMembers(t *testing.T) {
 		}
 		if _, err := walkMembers([]byte(bad), nullKeeps); err == nil {
 			t.Errorf("walkMembers(%.40q) gave no error", bad)
+		}
+	}
+}
+
+// stringObjectSeeds are bodies at the edges of scanStringObject: what it
+// reads itself, and what it leaves to json.Unmarshal.
+var stringObjectSeeds = []string{
+	`{}`, ` { } `, `{"a":"b"}`, `{"a":"b","a":"c"}`, " {\t\"a\" :\r\n\"b\" } ",
+	`{"k":"line\nbreak \"quoted\" back\\slash \/ \b\f\r\t"}`, `{"José":"Simões 🎧"}`,
+	`{"a":"\u00e9"}`, `{"a":"\ud83d"}`, "{\"a\":\"\xff\"}", "{\"a\":\"\x01\"}", `{"a":"\x"}`,
+	`{"a":1}`, `{"a":true}`, `{"a":["b"]}`, `{"a":{"b":"c"}}`, `{"a":"b",}`, `{"a":"b"} x`,
+	`{"a":"b"`, `{"a" "b"}`, `{"a":"b" "c":"d"}`, `["a"]`, `"a"`, ``, `{"a":"b\`, `{"\`,
+}
+
+// FuzzScanStringObject checks that whenever scanStringObject reads a body
+// it reads what json.Unmarshal reads into a map of strings.
+func FuzzScanStringObject(f *testing.F) {
+	for _, s := range stringObjectSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := map[string]string{}
+		if !scanStringObject(data, got) {
+			return
+		}
+		var want map[string]string
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("scanStringObject read %q, which json.Unmarshal refuses: %v", data, err)
+		}
+		if want == nil {
+			want = map[string]string{}
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("%q: scanStringObject read %q, json.Unmarshal %q", data, got, want)
+		}
+	})
+}
+
+// TestScanStringObjectReadsDeliveries checks that the fast path is taken
+// where it should be: for the seeds it must read, and for a delivery
+// with escapes and names in any script; a change that sent every body to
+// json.Unmarshal would pass FuzzScanStringObject.
+func TestScanStringObjectReadsDeliveries(t *testing.T) {
+	for _, s := range []string{`{}`, `{"a":"b","a":"c"}`, " {\t\"a\" :\r\n\"b\" } ", `{"k":"line\nbreak \"quoted\" back\\slash \/ \b\f\r\t"}`, `{"José":"Simões 🎧"}`} {
+		if !scanStringObject([]byte(s), map[string]string{}) {
+			t.Errorf("scanStringObject(%q) left it to json.Unmarshal", s)
+		}
+	}
+	for _, s := range []string{`{"a":"\u00e9"}`, "{\"a\":\"\xff\"}", `{"a":1}`, `{"a":"b",}`, `{"a":"b"} x`, `{"a":"b"`} {
+		if scanStringObject([]byte(s), map[string]string{}) {
+			t.Errorf("scanStringObject(%q) read it; it is json.Unmarshal's to decide", s)
 		}
 	}
 }

@@ -121,8 +121,9 @@ func TestDocsSnippetsCompile(t *testing.T) {
 		return "\t" + filepath.Join(repo, strings.TrimSpace(m))
 	})
 	ws = strings.Replace(ws, "use (", "use (\n\t./snippets", 1)
-	ws = regexp.MustCompile(`=> \./?$`).ReplaceAllString(ws, "=> "+repo)
-	ws = strings.ReplaceAll(ws, "=> ./\n", "=> "+repo+"\n")
+	ws = regexp.MustCompile(`(?m)=> (\.[^\s]*)$`).ReplaceAllStringFunc(ws, func(m string) string {
+		return "=> " + filepath.Join(repo, strings.TrimPrefix(m, "=> "))
+	})
 	write(filepath.Join(dir, "go.work"), ws)
 
 	n := 0

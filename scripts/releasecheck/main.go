@@ -80,7 +80,7 @@ func run(keep bool) error {
 	}
 	fmt.Printf("releasecheck: %d modules at %s\n", len(mods), version)
 	for _, m := range mods {
-		if err := checkGoMod(m, version); err != nil {
+		if err := checkGoMod(m, version, mods); err != nil {
 			return err
 		}
 		if err := checkNoForeignInternal(m, mods); err != nil {
@@ -205,23 +205,20 @@ func modules(repo string) ([]mod, error) {
 
 // checkGoMod refuses a go.mod a user's build would not read as it is
 // meant: a replace directive (ignored in a user's build, refused by go
-// install pkg@version), or the root required at another version.
-func checkGoMod(m mod, version string) error {
+// install pkg@version), or another module of the repository (the root, or
+// postgres/ for the command) required at another version than the
+// release: the modules are released together.
+func checkGoMod(m mod, version string, mods []mod) error {
 	if len(m.file.Replace) > 0 {
 		return fmt.Errorf("%s/go.mod has a replace directive: a user's go get ignores it, and go install pkg@version refuses it (develop with go.work)", rel(m))
 	}
-	if m.path == rootPath {
-		return nil
-	}
 	for _, r := range m.file.Require {
-		if r.Mod.Path == rootPath {
-			if r.Mod.Version != version {
-				return fmt.Errorf("%s/go.mod requires %s %s, want the release %s", rel(m), rootPath, r.Mod.Version, version)
-			}
-			return nil
+		ours := slices.ContainsFunc(mods, func(o mod) bool { return o.path == r.Mod.Path })
+		if ours && r.Mod.Version != version {
+			return fmt.Errorf("%s/go.mod requires %s %s, want the release %s", rel(m), r.Mod.Path, r.Mod.Version, version)
 		}
 	}
-	return nil // it does not need the root
+	return nil
 }
 
 // checkNoForeignInternal refuses an import of another module's internal

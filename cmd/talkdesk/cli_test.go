@@ -3,7 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/talkdeskgo/talkdesk"
@@ -104,5 +109,48 @@ func TestVersionAndHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, "Examples:\n  talkdesk "+cmd[0]) {
 			t.Errorf("talkdesk %s --help has no example:\n%s", strings.Join(cmd, " "), r.stdout)
 		}
+	}
+}
+
+// TestTriggerFollowsNoRedirect: a receiver that redirects has refused the
+// delivery; nothing reaches the target, neither the body nor, in a
+// Referer, the URL with its token.
+func TestTriggerFollowsNoRedirect(t *testing.T) {
+	var reached atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached.Add(1) }))
+	defer target.Close()
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	defer receiver.Close()
+	r := runCmd(t, nil, "trigger", "noteCreated", "--to", receiver.URL+"/webhooks", "--secret", "hook-5e6f")
+	if r.code != 1 || !strings.Contains(r.stdout, "307") {
+		t.Errorf("trigger to a redirecting receiver: exit %d, stdout %q; want exit 1 and the 307", r.code, r.stdout)
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("the redirect's target got %d requests", n)
+	}
+}
+
+// TestLogFileHeldByServe: a log file a running serve holds is read
+// through the server; reading it directly says so, for every command
+// that opens a file.
+func TestLogFileHeldByServe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	srv := serve(t, nil, "", "--log", path, "--insecure-dev")
+	for _, args := range [][]string{
+		{"export", "--log", path},
+		{"tail", "--log", path, "--limit", "1"},
+		{"reports", "calls", "--from", "2026-04-01T00:00:00Z", "--to", "2026-04-02T00:00:00Z", "--import", "--log", path},
+	} {
+		vars := []string{"TALKDESK_ACCOUNT=acme", "TALKDESK_CLIENT_ID=id", "TALKDESK_CLIENT_SECRET=secret-3a4b",
+			"TALKDESK_BASE_URL=http://127.0.0.1:1", "TALKDESK_TOKEN_URL=http://127.0.0.1:1/oauth/token"}
+		r := runCmd(t, vars, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "held by another process") || !strings.Contains(r.stderr, "--server") {
+			t.Errorf("talkdesk %s: exit %d, %q; want exit 1 saying to read through the server", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if code := srv.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("serve exit %d", code)
 	}
 }

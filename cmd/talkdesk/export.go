@@ -80,11 +80,11 @@ func (e *env) export(cmd *cobra.Command) error {
 		return err
 	}
 	bar := e.progress("exporting")
-	counted := &countingWriter{w: out, bar: bar, csv: format == "csv"}
+	cw := &countingWriter{w: out, bar: bar, csv: format == "csv"}
 	if format == "csv" {
-		err = talkdesk.ExportCSV(ctx, counted, countEvents(src.events(ctx, q), bar))
+		err = talkdesk.ExportCSV(ctx, cw, counted(src.events(ctx, q), bar))
 	} else {
-		err = src.exportJSONL(ctx, counted, q)
+		err = src.exportJSONL(ctx, cw, q)
 	}
 	bar.Finish()
 	if ferr := finish(err); err == nil {
@@ -151,14 +151,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// countEvents counts the events of seq on the bar.
-func countEvents(seq iter.Seq2[*talkdesk.Event, error], bar *progressbar.ProgressBar) iter.Seq2[*talkdesk.Event, error] {
-	return func(yield func(*talkdesk.Event, error) bool) {
-		for ev, err := range seq {
-			if ev != nil {
+// counted counts the items of seq on the bar.
+func counted[T any](seq iter.Seq2[*T, error], bar *progressbar.ProgressBar) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		for v, err := range seq {
+			if v != nil {
 				bar.Add(1)
 			}
-			if !yield(ev, err) {
+			if !yield(v, err) {
 				return
 			}
 		}

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/talkdeskgo/talkdesk"
 )
@@ -97,12 +95,12 @@ func (e *env) reportCalls(cmd *cobra.Command) error {
 	}
 	bar := e.progress("calls")
 	defer bar.Finish()
-	calls := countCalls(client.Calls(ctx, from, to, &talkdesk.CallsOptions{Timezone: tz}), bar)
+	calls := counted(client.Calls(ctx, from, to, &talkdesk.CallsOptions{Timezone: tz}), bar)
 
 	if doImport || reconcile {
 		var store talkdesk.EventStore
 		if path != "" {
-			l, err := talkdesk.OpenEventLog(path)
+			l, err := openLogFile(path)
 			if err != nil {
 				return err
 			}
@@ -129,10 +127,10 @@ func (e *env) reportCalls(cmd *cobra.Command) error {
 			return err
 		}
 		for _, c := range rec.Missing {
-			fmt.Fprintf(e.stdout, "missing     %s  %s  %s  %s\n", c.EndAt.UTC().Format(time.RFC3339), c.CallID, orDash(c.Direction), orDash(c.UserName))
+			fmt.Fprintf(e.stdout, "missing     %s  %s  %s  %s\n", c.EndAt.UTC().Format(time.RFC3339), clean(c.CallID), orDash(clean(c.Direction)), orDash(clean(c.UserName)))
 		}
 		for _, ev := range rec.Unreported {
-			fmt.Fprintf(e.stdout, "unreported  %s  %s  %s\n", ev.OccurredAt.UTC().Format(time.RFC3339), ev.InteractionID, ev.Type)
+			fmt.Fprintf(e.stdout, "unreported  %s  %s  %s\n", ev.OccurredAt.UTC().Format(time.RFC3339), clean(ev.InteractionID), ev.Type)
 		}
 		fmt.Fprintf(e.stdout, "%d calls matched, %d imported before, %d missing from the webhook feed (import them with --import), %d logged calls not in the report\n",
 			rec.Matched, rec.Imported, len(rec.Missing), len(rec.Unreported))
@@ -166,18 +164,4 @@ func (e *env) reportCalls(cmd *cobra.Command) error {
 		err = ferr
 	}
 	return err
-}
-
-// countCalls counts the calls of seq on the bar.
-func countCalls(seq iter.Seq2[*talkdesk.CallRecord, error], bar *progressbar.ProgressBar) iter.Seq2[*talkdesk.CallRecord, error] {
-	return func(yield func(*talkdesk.CallRecord, error) bool) {
-		for c, err := range seq {
-			if c != nil {
-				bar.Add(1)
-			}
-			if !yield(c, err) {
-				return
-			}
-		}
-	}
 }

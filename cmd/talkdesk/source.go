@@ -122,10 +122,7 @@ func (e *env) openSource(ctx context.Context, cmd *cobra.Command) (*source, erro
 		}
 		return &source{client: c, close: func() {}}, nil
 	case path != "":
-		l, err := talkdesk.OpenEventLog(path)
-		if errors.Is(err, talkdesk.ErrEventLogLocked) {
-			return nil, fmt.Errorf("%s is held by another process (a running serve?): read it through its server with --server", path)
-		}
+		l, err := openLogFile(path)
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +134,16 @@ func (e *env) openSource(ctx context.Context, cmd *cobra.Command) (*source, erro
 		}
 		return &source{store: store, close: closeStore}, nil
 	}
+}
+
+// openLogFile opens the log file at path, saying what to do when a
+// running serve holds it.
+func openLogFile(path string) (*talkdesk.EventLog, error) {
+	l, err := talkdesk.OpenEventLog(path)
+	if errors.Is(err, talkdesk.ErrEventLogLocked) {
+		return nil, fmt.Errorf("%s is held by another process (a running serve?): stop it, or read the log through its server with --server", path)
+	}
+	return l, err
 }
 
 // openPostgres opens the log in schema of the PostgreSQL of url,

@@ -94,7 +94,7 @@ func (e *env) tail(cmd *cobra.Command) error {
 // type, who and what, and a summary.
 func printEvent(w io.Writer, ev *talkdesk.Event, color bool) error {
 	paint := func(code, s string) string {
-		s = strings.Map(printable, s)
+		s = clean(s)
 		if !color || s == "" || code == "" {
 			return s
 		}
@@ -123,6 +123,9 @@ func printEvent(w io.Writer, ev *talkdesk.Event, color bool) error {
 	_, err := fmt.Fprintln(w, b.String())
 	return err
 }
+
+// clean drops from s what printable drops.
+func clean(s string) string { return strings.Map(printable, s) }
 
 // printable drops the control characters a hostile event could hold to
 // move the cursor or recolour a terminal.

@@ -99,7 +99,14 @@ func (e *env) trigger(cmd *cobra.Command, args []string) error {
 	run := make([]byte, 4)
 	rand.Read(run)
 	runID := hex.EncodeToString(run)
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
+	hc := &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency},
+		// A redirect is the receiver's answer, as for Talkdesk: following
+		// it would send the body elsewhere, and the URL with its token in
+		// the Referer header.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	var (
 		mu       sync.Mutex
 		statuses = map[string]int{}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -1240,3 +1241,48 @@ func TestEventLogRedeliveryOfARepeatOnItsWay(t *testing.T) {
 		t.Errorf("the redelivery, then MarkHandled of the ID it names: %v", err)
 	}
 }
+
+// readsRefused wraps a store and refuses every query: an Export that
+// reads through it fails; one that writes the stored lines does not.
+type readsRefused struct{ EventStore }
+
+func (r readsRefused) Query(context.Context, EventQuery) (*EventPage, error) {
+	return nil, errors.New("queried through the wrapper")
+}
+
+// TestExportUnwraps: Export of a wrapper with Unwrap() EventStore around an
+// EventLog writes the log's stored lines, as the log's own Export does,
+// without reading through the wrapper; of a wrapper without Unwrap it reads
+// through the wrapper, which may filter.
+func TestExportUnwraps(t *testing.T) {
+	l := openLog(t, "")
+	for _, ev := range synthetic(120, 3) {
+		l.Append(context.Background(), ev)
+	}
+	var want bytes.Buffer
+	if err := l.Export(context.Background(), &want, EventQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	wrapped := unwrapping{readsRefused{EventStore: l}}
+	if err := Export(context.Background(), wrapped, &got, EventQuery{}); err != nil {
+		t.Fatalf("Export through Unwrap: %v", err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("Export through Unwrap wrote %d bytes, the log's own Export %d", got.Len(), want.Len())
+	}
+	if err := Export(context.Background(), readsRefused{EventStore: l}, io.Discard, EventQuery{}); err == nil {
+		t.Error("Export of a wrapper without Unwrap did not read through it")
+	}
+	if err := Export(context.Background(), selfUnwrapping{readsRefused{EventStore: l}}, io.Discard, EventQuery{}); err == nil {
+		t.Error("Export of a wrapper unwrapping to itself did not read through it")
+	}
+}
+
+type unwrapping struct{ readsRefused }
+
+func (u unwrapping) Unwrap() EventStore { return u.readsRefused.EventStore }
+
+type selfUnwrapping struct{ readsRefused }
+
+func (u selfUnwrapping) Unwrap() EventStore { return u }

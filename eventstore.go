@@ -54,6 +54,23 @@ type HandledMarker interface {
 	Handled(ctx context.Context, id string) (bool, error)
 }
 
+// unwrapStore returns the store s wraps, through every Unwrap() EventStore,
+// at most 100 deep (so that a wrapper unwrapping to itself ends).
+func unwrapStore(s EventStore) EventStore {
+	for range 100 {
+		u, ok := s.(interface{ Unwrap() EventStore })
+		if !ok {
+			return s
+		}
+		inner := u.Unwrap()
+		if inner == nil {
+			return s
+		}
+		s = inner
+	}
+	return s
+}
+
 // Events returns the events of s that match q, in (OccurredAt, ID) order,
 // page after page, as Query gives them. Iteration stops at the first error,
 // which it yields with a nil event.
@@ -83,8 +100,14 @@ func Events(ctx context.Context, s EventStore, q EventQuery) iter.Seq2[*Event, e
 // stores it (the JSON encoding of [Event] with its payload warnings). q.Limit
 // sets the page size of the reads, not how many are written: all matching
 // events are, with memory that does not grow with their number.
+//
+// From an [EventLog], or a store that wraps one and reads exactly its
+// events (one that measures or traces its calls) and says so with a method
+// Unwrap() EventStore, the stored lines are written as they are, without
+// decoding them; from any other store, each event is read and encoded. A
+// wrapper that filters or changes what it reads must not have Unwrap.
 func Export(ctx context.Context, s EventStore, w io.Writer, q EventQuery) error {
-	if l, ok := s.(*EventLog); ok {
+	if l, ok := unwrapStore(s).(*EventLog); ok {
 		return l.Export(ctx, w, q) // the stored lines as they are
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)

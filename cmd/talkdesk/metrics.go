@@ -134,6 +134,10 @@ func (s *measuredStore) Follow(ctx context.Context, q talkdesk.EventQuery, after
 	}
 }
 
+// Unwrap returns the store measured, which reads the same events: an
+// export (talkdesk.Export) writes its stored lines as they are.
+func (s *measuredStore) Unwrap() talkdesk.EventStore { return s.EventStore }
+
 func (s *measuredStore) MarkHandled(ctx context.Context, id string) error {
 	return s.marks.MarkHandled(ctx, id)
 }

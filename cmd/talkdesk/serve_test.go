@@ -255,3 +255,8 @@ func TestServeRefusesWithoutSecrets(t *testing.T) {
 		t.Errorf("export of serve keyed from the environment: %v", got)
 	}
 }
+
+// serve's exports of a file log write its stored lines as they are, not
+// each event read and encoded again (7 times the time for 50,000 events):
+// the measured store says what it wraps.
+var _ interface{ Unwrap() talkdesk.EventStore } = (*measuredStore)(nil)

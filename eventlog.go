@@ -246,6 +246,26 @@ func (l *EventLog) Stats() EventLogStats {
 	return EventLogStats{Events: len(l.entries), Bytes: l.size, Syncs: l.syncs.Load()}
 }
 
+// LastID returns the ID of the last event committed to the log, "" when
+// it has none: [EventLog.Follow] after it yields only the events committed
+// from then on, as a dashboard that shows what happens next wants (the
+// PostgreSQL store has the same method). A closed log gives
+// [ErrEventLogClosed].
+func (l *EventLog) LastID(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return "", ErrEventLogClosed
+	}
+	if len(l.entries) == 0 {
+		return "", nil
+	}
+	return string(l.id(&l.entries[len(l.entries)-1])), nil
+}
+
 // Close waits for the appends under way, then closes the file and releases
 // its lock. Calls after Close fail with [ErrEventLogClosed].
 func (l *EventLog) Close() error {

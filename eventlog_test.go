@@ -1286,3 +1286,58 @@ func (u unwrapping) Unwrap() EventStore { return u.readsRefused.EventStore }
 type selfUnwrapping struct{ readsRefused }
 
 func (u selfUnwrapping) Unwrap() EventStore { return u }
+
+// TestEventLogLastID: LastID is the last event in commit order (not the
+// newest by time), across a reopen, and following after it gives only what
+// is appended next.
+func TestEventLogLastID(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.jsonl")
+	evs := fixtureEvents(t)
+	l := openLog(t, path)
+	if id, err := l.LastID(ctx); id != "" || err != nil {
+		t.Fatalf("LastID of an empty log: %q, %v", id, err)
+	}
+	// The newest by time first, then an older one: the last committed is
+	// the older one.
+	newest := slices.MaxFunc(evs, func(a, b *Event) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	older := evs[0]
+	if older == newest {
+		older = evs[1]
+	}
+	for _, ev := range []*Event{newest, older} {
+		if _, err := l.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if id, err := l.LastID(ctx); id != older.ID || err != nil {
+		t.Fatalf("LastID = %q, %v; want the last committed, %s", id, err, older.ID)
+	}
+	l.Close()
+	if _, err := l.LastID(ctx); !errors.Is(err, ErrEventLogClosed) {
+		t.Errorf("LastID after Close: %v, want ErrEventLogClosed", err)
+	}
+	l = openLog(t, path)
+	last, err := l.LastID(ctx)
+	if last != older.ID || err != nil {
+		t.Fatalf("LastID after a reopen = %q, %v; want %s", last, err, older.ID)
+	}
+	var next *Event
+	for _, ev := range evs {
+		if ev != newest && ev != older {
+			next = ev
+			break
+		}
+	}
+	if _, err := l.Append(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for ev, err := range l.Follow(fctx, EventQuery{}, last) {
+		if err != nil || ev.ID != next.ID {
+			t.Errorf("Follow after LastID gave %v, %v; want %s", ev, err, next.ID)
+		}
+		break
+	}
+}

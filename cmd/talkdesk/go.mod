@@ -3,6 +3,7 @@ module github.com/talkdeskgo/talkdesk/cmd/talkdesk
 go 1.26.0
 
 require (
+	github.com/chromedp/cdproto v0.160.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/schollz/progressbar/v3 v3.19.1
@@ -10,11 +11,15 @@ require (
 	github.com/talkdeskgo/talkdesk v0.2.0
 	github.com/talkdeskgo/talkdesk/postgres v0.2.0
 	golang.org/x/term v0.48.0
+	golang.org/x/time v0.16.0
 )
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/chromedp/chromedp v0.23.1
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect

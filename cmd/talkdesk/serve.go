@@ -26,6 +26,8 @@ func serveCommand(e *env) *cobra.Command {
 
   POST /webhooks/{trigger}?token=S   Talkdesk's deliveries, stored before the 200
   GET  /events, /events/stream        the log over HTTP, with an API key
+  GET  /                              the web viewer: log in with an API key, watch
+                                      events live, filter, read one conversation
   GET  /healthz                       the process is up
   GET  /readyz                        the store answers
   GET  /metrics                       Prometheus metrics: deliveries, appends, streams, follower lag
@@ -123,9 +125,13 @@ func (e *env) serve(cmd *cobra.Command) error {
 
 	// The routes.
 	hooks := talkdesk.NewWebhookHandler(talkdesk.WithWebhookSecret(secret), talkdesk.WithEventLog(measured), talkdesk.WithWebhookLogger(log))
+	page, err := newViewer(measured, keys, log)
+	if err != nil {
+		return err
+	}
 	opts := []talkdesk.EventLogHandlerOption{talkdesk.WithEventLogHandlerLogger(log)}
 	if len(keys) > 0 {
-		opts = append(opts, talkdesk.WithAPIKeys(keys...))
+		opts = append(opts, talkdesk.WithAPIKeys(keys...), talkdesk.WithEventLogAuth(page.auth))
 	} else {
 		opts = append(opts, talkdesk.WithEventLogAuth(func(*http.Request) (string, error) { return "insecure-dev", nil }))
 	}
@@ -137,6 +143,7 @@ func (e *env) serve(cmd *cobra.Command) error {
 	mux.Handle("/webhooks/", m.webhooks(hooks))
 	mux.Handle("/events", m.logAPI(logAPI))
 	mux.Handle("/events/", m.logAPI(logAPI))
+	page.register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -11,14 +11,16 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/talkdeskgo/talkdesk"
 )
 
 // logged is what a test reads of an event: its ID and type.
 type logged struct {
-	ID   string           `json:"id"`
-	Type talkdesk.Trigger `json:"type"`
+	ID         string           `json:"id"`
+	Type       talkdesk.Trigger `json:"type"`
+	OccurredAt time.Time        `json:"occurred_at"`
 }
 
 // jsonLines reads JSON Lines of events.

@@ -1,0 +1,544 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/talkdeskgo/talkdesk"
+	"golang.org/x/time/rate"
+)
+
+// The viewer's files: the page, its script, its style and its icon, served
+// from the binary.
+//
+//go:embed viewer
+var viewerFiles embed.FS
+
+// viewerCSP is the Content-Security-Policy of every answer of the viewer:
+// its own script, style and images only, nothing inline, no frame.
+const viewerCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Sessions of the viewer.
+const (
+	sessionCookie = "talkdesk_session"
+	sessionTTL    = 12 * time.Hour
+	maxSessions   = 10000
+)
+
+// Wrong API keys at the login form, per client address: a burst of
+// loginBurst, then one every loginEvery.
+const (
+	loginBurst = 5
+	loginEvery = 10 * time.Second
+)
+
+// recentEvents is how many events the viewer's first screen shows, and
+// recentProbe the page size of each look for them (see recent).
+const (
+	recentEvents = 100
+	recentProbe  = 4 * recentEvents
+)
+
+// viewer is serve's web page: GET / (the log, or the login form), its
+// files under /viewer/, POST /login and /logout, and GET /viewer/recent,
+// the newest events and where the live stream starts. With API keys, a
+// browser logs in with one and is given a session cookie, which the log's
+// handler accepts through [viewer.client]; without keys (--insecure-dev)
+// there is no login.
+type viewer struct {
+	store  talkdesk.EventStore
+	keys   [][sha256.Size]byte
+	log    *slog.Logger
+	now    func() time.Time
+	static http.Handler
+	login  *template.Template
+
+	mu       sync.Mutex
+	sessions map[[sha256.Size]byte]time.Time // digest of a session token: its expiry
+	failures map[string]*rate.Limiter        // per client address: wrong keys at the login form
+}
+
+func newViewer(store talkdesk.EventStore, keys []string, log *slog.Logger) (*viewer, error) {
+	files, err := fs.Sub(viewerFiles, "viewer")
+	if err != nil {
+		return nil, err
+	}
+	login, err := template.ParseFS(files, "login.html")
+	if err != nil {
+		return nil, err
+	}
+	v := &viewer{
+		store:    store,
+		log:      log,
+		now:      time.Now,
+		static:   http.StripPrefix("/viewer/", http.FileServerFS(files)),
+		login:    login,
+		sessions: make(map[[sha256.Size]byte]time.Time),
+		failures: make(map[string]*rate.Limiter),
+	}
+	for _, k := range keys {
+		v.keys = append(v.keys, sha256.Sum256([]byte(k)))
+	}
+	return v, nil
+}
+
+// register adds the viewer's routes to mux.
+func (v *viewer) register(mux *http.ServeMux) {
+	csrf := http.NewCrossOriginProtection()
+	mux.HandleFunc("GET /{$}", v.page)
+	mux.Handle("POST /login", csrf.Handler(http.HandlerFunc(v.serveLogin)))
+	mux.Handle("POST /logout", csrf.Handler(http.HandlerFunc(v.serveLogout)))
+	mux.HandleFunc("GET /viewer/recent", v.serveRecent)
+	mux.HandleFunc("GET /viewer/", v.file)
+}
+
+// secure sets the headers every answer of the viewer carries.
+func secure(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", viewerCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// page answers GET /: the viewer to a logged-in browser, the login form
+// to another.
+func (v *viewer) page(w http.ResponseWriter, r *http.Request) {
+	secure(w)
+	w.Header().Set("Cache-Control", "no-store")
+	if _, ok := v.client(r); !ok {
+		v.loginForm(w, r, http.StatusOK, "")
+		return
+	}
+	http.ServeFileFS(w, r, viewerFiles, "viewer/index.html")
+}
+
+// file answers GET /viewer/...: the page's script, style and icon.
+func (v *viewer) file(w http.ResponseWriter, r *http.Request) {
+	secure(w)
+	w.Header().Set("Cache-Control", "no-cache")
+	if r.URL.Path == "/viewer/" || strings.HasSuffix(r.URL.Path, ".html") {
+		http.NotFound(w, r)
+		return
+	}
+	v.static.ServeHTTP(w, r)
+}
+
+// loginForm writes the login form with status and message; next is the
+// query of the view asked for, where a login goes on to.
+func (v *viewer) loginForm(w http.ResponseWriter, r *http.Request, status int, message string) {
+	next := r.URL.RawQuery
+	if r.Method == http.MethodPost {
+		next = r.PostFormValue("next")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	err := v.login.Execute(w, struct{ Message, Next string }{message, next})
+	if err != nil {
+		v.log.Warn("talkdesk serve: writing the login form", "error", err.Error())
+	}
+}
+
+// serveLogin answers POST /login: a right API key gets a session cookie
+// and a redirect to the view asked for; a wrong one the form again, 403,
+// and the client's address a failure, 429 beyond loginBurst.
+func (v *viewer) serveLogin(w http.ResponseWriter, r *http.Request) {
+	secure(w)
+	w.Header().Set("Cache-Control", "no-store")
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if len(v.keys) == 0 {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	addr := clientAddr(r)
+	if wait := v.loginWait(addr); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+1)))
+		v.loginForm(w, r, http.StatusTooManyRequests, "Too many wrong keys from this address: try again in a few seconds.")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		v.loginForm(w, r, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	given := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("api_key"))))
+	match := 0
+	for i := range v.keys {
+		match |= subtle.ConstantTimeCompare(given[:], v.keys[i][:])
+	}
+	if match != 1 {
+		v.loginFailed(addr)
+		v.log.Warn("talkdesk serve: a wrong API key at the viewer's login", "client", addr)
+		v.loginForm(w, r, http.StatusForbidden, "That is not an API key of this server.")
+		return
+	}
+	token, expires := v.newSession()
+	http.SetCookie(w, &http.Cookie{
+		Name:     sessionCookie,
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   int(sessionTTL.Seconds()),
+		HttpOnly: true,
+		Secure:   overTLS(r),
+		SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/"+viewQuery(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// viewQuery returns "?"+next when next is a query of the viewer's view,
+// else "": a login never sends the browser anywhere but this page.
+func viewQuery(next string) string {
+	if next == "" || strings.ContainsAny(next, "#/\\") {
+		return ""
+	}
+	vals, err := url.ParseQuery(next)
+	if err != nil {
+		return ""
+	}
+	return "?" + vals.Encode()
+}
+
+// overTLS reports whether the browser reached r over TLS, here or at a
+// proxy in front (which says so in X-Forwarded-Proto): the cookie is then
+// Secure.
+func overTLS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// serveLogout answers POST /logout: the session ends and its cookie is
+// cleared.
+func (v *viewer) serveLogout(w http.ResponseWriter, r *http.Request) {
+	secure(w)
+	w.Header().Set("Cache-Control", "no-store")
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		v.mu.Lock()
+		delete(v.sessions, sha256.Sum256([]byte(c.Value)))
+		v.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: overTLS(r), SameSite: http.SameSiteStrictMode,
+	})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// newSession returns a new session's token and expiry. Beyond
+// maxSessions, the session that expires first is forgotten.
+func (v *viewer) newSession() (token string, expires time.Time) {
+	token = rand.Text()
+	now := v.now()
+	expires = now.Add(sessionTTL)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.sessions) >= maxSessions {
+		var first [sha256.Size]byte
+		var firstExp time.Time
+		for k, exp := range v.sessions {
+			if !exp.After(now) {
+				delete(v.sessions, k)
+				continue
+			}
+			if firstExp.IsZero() || exp.Before(firstExp) {
+				first, firstExp = k, exp
+			}
+		}
+		if len(v.sessions) >= maxSessions {
+			delete(v.sessions, first)
+		}
+	}
+	v.sessions[sha256.Sum256([]byte(token))] = expires
+	return token, expires
+}
+
+// client names the browser of r by its session, for the log handler's
+// limit on streams (WithEventLogAuth), or reports false. Without API keys
+// every request is let in.
+func (v *viewer) client(r *http.Request) (string, bool) {
+	if len(v.keys) == 0 {
+		return "insecure-dev", true
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return "", false
+	}
+	d := sha256.Sum256([]byte(c.Value))
+	v.mu.Lock()
+	exp, ok := v.sessions[d]
+	if ok && !exp.After(v.now()) {
+		delete(v.sessions, d)
+		ok = false
+	}
+	v.mu.Unlock()
+	if !ok {
+		return "", false
+	}
+	return "session-" + hex.EncodeToString(d[:6]), true
+}
+
+// auth is client for WithEventLogAuth.
+func (v *viewer) auth(r *http.Request) (string, error) {
+	if c, ok := v.client(r); ok {
+		return c, nil
+	}
+	return "", errors.New("no session")
+}
+
+// clientAddr is the address r came from, without its port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// loginWait is how long addr must wait before its next login, 0 when it
+// may try now.
+func (v *viewer) loginWait(addr string) time.Duration {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	l, ok := v.failures[addr]
+	if !ok {
+		return 0
+	}
+	if t := l.TokensAt(v.now()); t < 1 {
+		return time.Duration((1 - t) * float64(loginEvery))
+	}
+	return 0
+}
+
+// loginFailed counts a wrong key from addr. The table of addresses is
+// kept small: limiters back to full are forgotten when it grows.
+func (v *viewer) loginFailed(addr string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	now := v.now()
+	if len(v.failures) >= maxSessions {
+		for a, l := range v.failures {
+			if l.TokensAt(now) >= loginBurst {
+				delete(v.failures, a)
+			}
+		}
+	}
+	l, ok := v.failures[addr]
+	if !ok {
+		l = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
+		v.failures[addr] = l
+	}
+	l.AllowN(now, 1)
+}
+
+// recentAnswer is the JSON of GET /viewer/recent.
+type recentAnswer struct {
+	Events  []*talkdesk.Event `json:"events"`  // the newest, in (occurred_at, id) order
+	After   string            `json:"after"`   // where the live stream starts: the last event committed
+	Session bool              `json:"session"` // the browser is logged in (it may log out)
+}
+
+// serveRecent answers GET /viewer/recent with the filters of
+// /events/stream: the newest recentEvents events that match, and the ID
+// to follow the log after, taken before them so that no event falls
+// between the two (one may be in both).
+func (v *viewer) serveRecent(w http.ResponseWriter, r *http.Request) {
+	secure(w)
+	w.Header().Set("Cache-Control", "no-store")
+	if _, ok := v.client(r); !ok {
+		writeJSONError(w, http.StatusUnauthorized, "log in first")
+		return
+	}
+	q, err := viewerQuery(r.URL.Query())
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	var ans recentAnswer
+	ans.Session = len(v.keys) > 0
+	if ans.After, err = lastID(ctx, v.store); err != nil {
+		v.log.Warn("talkdesk serve: the viewer's last event", "error", err.Error())
+		writeJSONError(w, http.StatusInternalServerError, "the store did not answer")
+		return
+	}
+	if ans.Events, err = recent(ctx, v.store, q, v.now(), recentEvents); err != nil {
+		v.log.Warn("talkdesk serve: the viewer's newest events", "error", err.Error())
+		writeJSONError(w, http.StatusInternalServerError, "the store did not answer")
+		return
+	}
+	if ans.Events == nil {
+		ans.Events = []*talkdesk.Event{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(ans)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// viewerQuery reads the filters of the viewer: agent_id, contact_id,
+// interaction_id and type (repeated or comma-separated).
+func viewerQuery(vals url.Values) (talkdesk.EventQuery, error) {
+	var q talkdesk.EventQuery
+	for name, vs := range vals {
+		switch name {
+		case "agent_id", "contact_id", "interaction_id", "type":
+		default:
+			return q, errors.New(clipName(name) + ": unknown parameter")
+		}
+		if name != "type" && len(vs) > 1 {
+			return q, errors.New(name + ": given more than once")
+		}
+	}
+	q.AgentID, q.ContactID, q.InteractionID = vals.Get("agent_id"), vals.Get("contact_id"), vals.Get("interaction_id")
+	for _, v := range vals["type"] {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t == "" {
+				continue
+			}
+			tr := talkdesk.Trigger(t)
+			if tr != talkdesk.EventReportedCall {
+				var err error
+				if tr, err = talkdesk.ParseTrigger(t); err != nil {
+					return q, errors.New("type: " + strconv.Quote(clipName(t)) + " is not a trigger")
+				}
+			}
+			q.Types = append(q.Types, tr)
+		}
+	}
+	return q, nil
+}
+
+func clipName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// lastID is the ID of the last event committed to s, through the wrappers
+// it has, "" when its store cannot tell (the stream then starts after the
+// newest event shown).
+func lastID(ctx context.Context, s talkdesk.EventStore) (string, error) {
+	for range 100 {
+		if l, ok := s.(interface {
+			LastID(context.Context) (string, error)
+		}); ok {
+			return l.LastID(ctx)
+		}
+		u, ok := s.(interface{ Unwrap() talkdesk.EventStore })
+		if !ok {
+			return "", nil
+		}
+		s = u.Unwrap()
+	}
+	return "", nil
+}
+
+// recentSpans are the spans before now in which recent looks for the
+// newest events, shortest first: a busy log answers from the first, a
+// quiet one from a later one, each with one page.
+var recentSpans = func() []time.Duration {
+	spans := []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 31 * 24 * time.Hour}
+	for year := time.Duration(1); year <= 256; year *= 2 {
+		spans = append(spans, year*366*24*time.Hour)
+	}
+	return spans
+}()
+
+// recent returns the newest n events of s that match q, in (OccurredAt,
+// ID) order, reading a few pages, not the log: a store's Query reads
+// forward from a time (Since) at the cost of one page, so recent looks for
+// a time after which between n and recentProbe events match, in ever
+// longer spans before now, then by halving the span that held too many.
+func recent(ctx context.Context, s talkdesk.EventStore, q talkdesk.EventQuery, now time.Time, n int) ([]*talkdesk.Event, error) {
+	q.Limit = max(recentProbe, n)
+	probe := func(since time.Time) ([]*talkdesk.Event, bool, error) {
+		q.Since, q.Cursor = since, ""
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			return nil, false, err
+		}
+		return page.Events, page.NextCursor != "", nil
+	}
+	last := func(evs []*talkdesk.Event) []*talkdesk.Event { return evs[max(0, len(evs)-n):] }
+
+	// few: a time after which fewer than n match (the far future, at
+	// first); many: one after which more than a page match, when found.
+	few, many := time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC), time.Time{}
+	for _, span := range append([]time.Duration{0}, append(recentSpans, -1)...) {
+		since := now.Add(-span) // span 0: the future; -1: the whole log
+		if span < 0 {
+			since = time.Time{}
+		}
+		evs, more, err := probe(since)
+		if err != nil {
+			return nil, err
+		}
+		if !more && (len(evs) >= n || span < 0) {
+			return last(evs), nil
+		}
+		if more {
+			many = since
+			break
+		}
+		few = since
+	}
+	if many.IsZero() {
+		many = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC) // the earliest an event can hold
+	}
+	// Halve [many, few) down to a millisecond: events closer together than
+	// that are read in the end.
+	for range 64 {
+		if few.Sub(many) <= time.Millisecond {
+			break
+		}
+		mid := many.Add(few.Sub(many) / 2)
+		evs, more, err := probe(mid)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case more:
+			many = mid
+		case len(evs) >= n:
+			return last(evs), nil
+		default:
+			few = mid
+		}
+	}
+	// More than a page within a millisecond: read on from there, keeping
+	// the last n.
+	q.Since, q.Cursor = many, ""
+	var keep []*talkdesk.Event
+	for {
+		page, err := s.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		keep = last(append(keep, page.Events...))
+		if page.NextCursor == "" {
+			return keep, nil
+		}
+		q.Cursor = page.NextCursor
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"os"
 	"slices"
 	"syscall"
@@ -61,6 +63,13 @@ func TestServePostgres(t *testing.T) {
 	if got := srv.metric(t, "talkdesk_events_stored_total"); got != "9" {
 		t.Errorf("events stored = %q, want 9", got)
 	}
+	// The viewer's first screen: the newest events, and the stream starts
+	// after the last committed (the store's LastID, through serve's
+	// measuring wrapper).
+	recent := viewerRecent(t, srv, "K")
+	if len(recent.Events) != 9 || recent.After != served[8].ID {
+		t.Errorf("/viewer/recent on PostgreSQL: %d events, after %q; want 9, after the last committed %s", len(recent.Events), recent.After, served[8].ID)
+	}
 	if code := srv.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("serve exit %d\n%s", code, srv.stderr())
 	}
@@ -75,4 +84,27 @@ func TestServePostgres(t *testing.T) {
 	if code := again.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("serve exit %d\n%s", code, again.stderr())
 	}
+}
+
+// recentAnswerOf is the answer of GET /viewer/recent.
+type recentAnswerOf struct {
+	Events []logged `json:"events"`
+	After  string   `json:"after"`
+}
+
+// viewerRecent reads the viewer's first screen from s with the API key.
+func viewerRecent(t *testing.T, s *server, key string) recentAnswerOf {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/viewer/recent", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans recentAnswerOf
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /viewer/recent: %s, %v", resp.Status, err)
+	}
+	return ans
 }

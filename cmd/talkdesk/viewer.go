@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
+	endian "encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +42,8 @@ const viewerCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 const (
 	sessionCookie = "talkdesk_session"
 	sessionTTL    = 12 * time.Hour
-	maxSessions   = 10000
+	maxRevoked    = 100000 // sessions logged out and not yet expired, remembered
+	maxFailures   = 10000  // client addresses whose wrong keys are counted
 )
 
 // Wrong API keys at the login form, per client address: a burst of
@@ -60,19 +64,25 @@ const (
 // files under /viewer/, POST /login and /logout, and GET /viewer/recent,
 // the newest events and where the live stream starts. With API keys, a
 // browser logs in with one and is given a session cookie, which the log's
-// handler accepts through [viewer.client]; without keys (--insecure-dev)
+// handler accepts through [viewer.auth]; without keys (--insecure-dev)
 // there is no login.
+//
+// A session is a signed token (see [viewer.mint]), not a row of a table:
+// it outlives a restart of serve, any replica with the same keys accepts
+// it, and it ends when it expires, when its key is removed from serve, or
+// when it is logged out (remembered by the process that logged it out).
 type viewer struct {
 	store  talkdesk.EventStore
-	keys   [][sha256.Size]byte
+	keys   [][sha256.Size]byte // the API keys' digests, for the Authorization header
+	macs   [][]byte            // per API key, the key that signs its sessions
 	log    *slog.Logger
 	now    func() time.Time
 	static http.Handler
 	login  *template.Template
 
 	mu       sync.Mutex
-	sessions map[[sha256.Size]byte]time.Time // digest of a session token: its expiry
-	failures map[string]*rate.Limiter        // per client address: wrong keys at the login form
+	revoked  map[[sessionNonce]byte]time.Time // sessions logged out: their expiry
+	failures map[string]*rate.Limiter         // per client address: wrong keys at the login form
 }
 
 func newViewer(store talkdesk.EventStore, keys []string, log *slog.Logger) (*viewer, error) {
@@ -90,11 +100,14 @@ func newViewer(store talkdesk.EventStore, keys []string, log *slog.Logger) (*vie
 		now:      time.Now,
 		static:   http.StripPrefix("/viewer/", http.FileServerFS(files)),
 		login:    login,
-		sessions: make(map[[sha256.Size]byte]time.Time),
+		revoked:  make(map[[sessionNonce]byte]time.Time),
 		failures: make(map[string]*rate.Limiter),
 	}
 	for _, k := range keys {
 		v.keys = append(v.keys, sha256.Sum256([]byte(k)))
+		m := hmac.New(sha256.New, []byte(k))
+		m.Write([]byte("talkdesk serve: the viewer's sessions"))
+		v.macs = append(v.macs, m.Sum(nil))
 	}
 	return v, nil
 }
@@ -177,18 +190,14 @@ func (v *viewer) serveLogin(w http.ResponseWriter, r *http.Request) {
 		v.loginForm(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
-	given := sha256.Sum256([]byte(strings.TrimSpace(r.PostFormValue("api_key"))))
-	match := 0
-	for i := range v.keys {
-		match |= subtle.ConstantTimeCompare(given[:], v.keys[i][:])
-	}
-	if match != 1 {
+	match := v.keyIndex(strings.TrimSpace(r.PostFormValue("api_key")))
+	if match < 0 {
 		v.loginFailed(addr)
 		v.log.Warn("talkdesk serve: a wrong API key at the viewer's login", "client", addr)
 		v.loginForm(w, r, http.StatusForbidden, "That is not an API key of this server.")
 		return
 	}
-	token, expires := v.newSession()
+	token, expires := v.mint(match)
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
 		Value:    token,
@@ -228,9 +237,9 @@ func (v *viewer) serveLogout(w http.ResponseWriter, r *http.Request) {
 	secure(w)
 	w.Header().Set("Cache-Control", "no-store")
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		v.mu.Lock()
-		delete(v.sessions, sha256.Sum256([]byte(c.Value)))
-		v.mu.Unlock()
+		if nonce, exp, ok := v.verify(c.Value); ok {
+			v.revoke(nonce, exp)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
@@ -239,57 +248,103 @@ func (v *viewer) serveLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// newSession returns a new session's token and expiry. Beyond
-// maxSessions, the session that expires first is forgotten.
-func (v *viewer) newSession() (token string, expires time.Time) {
-	token = rand.Text()
-	now := v.now()
-	expires = now.Add(sessionTTL)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.sessions) >= maxSessions {
-		var first [sha256.Size]byte
-		var firstExp time.Time
-		for k, exp := range v.sessions {
-			if !exp.After(now) {
-				delete(v.sessions, k)
-				continue
-			}
-			if firstExp.IsZero() || exp.Before(firstExp) {
-				first, firstExp = k, exp
-			}
-		}
-		if len(v.sessions) >= maxSessions {
-			delete(v.sessions, first)
+// keyIndex returns the index of key among the API keys, or -1; every key
+// is compared, in constant time.
+func (v *viewer) keyIndex(key string) int {
+	given := sha256.Sum256([]byte(key))
+	match := -1
+	for i := range v.keys {
+		if subtle.ConstantTimeCompare(given[:], v.keys[i][:]) == 1 {
+			match = i
 		}
 	}
-	v.sessions[sha256.Sum256([]byte(token))] = expires
-	return token, expires
+	return match
 }
 
-// client names the browser of r by its session, for the log handler's
-// limit on streams (WithEventLogAuth), or reports false. Without API keys
-// every request is let in.
+// A session token: its expiry (Unix seconds, 8 bytes), a random nonce, and
+// the HMAC-SHA256 of both with the signing key of the API key logged in
+// with, in unpadded base64url.
+const (
+	sessionNonce = 16
+	sessionLen   = 8 + sessionNonce + sha256.Size
+)
+
+// mint returns a new session's token, signed for API key i, and its
+// expiry.
+func (v *viewer) mint(i int) (token string, expires time.Time) {
+	expires = v.now().Add(sessionTTL).Truncate(time.Second)
+	b := make([]byte, 8+sessionNonce, sessionLen)
+	endian.BigEndian.PutUint64(b, uint64(expires.Unix()))
+	rand.Read(b[8:])
+	m := hmac.New(sha256.New, v.macs[i])
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(b)), expires
+}
+
+// verify checks a session token: signed with the key of one of the API
+// keys, not expired, not logged out.
+func (v *viewer) verify(token string) (nonce [sessionNonce]byte, expires time.Time, ok bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(b) != sessionLen {
+		return nonce, expires, false
+	}
+	signed := false
+	for _, key := range v.macs {
+		m := hmac.New(sha256.New, key)
+		m.Write(b[:8+sessionNonce])
+		if hmac.Equal(m.Sum(nil), b[8+sessionNonce:]) {
+			signed = true
+		}
+	}
+	expires = time.Unix(int64(endian.BigEndian.Uint64(b)), 0)
+	copy(nonce[:], b[8:])
+	if !signed || !expires.After(v.now()) {
+		return nonce, expires, false
+	}
+	v.mu.Lock()
+	_, out := v.revoked[nonce]
+	v.mu.Unlock()
+	return nonce, expires, !out
+}
+
+// revoke remembers that the session of nonce was logged out, until it
+// expires. Beyond maxRevoked, the expired are forgotten, then those that
+// expire first.
+func (v *viewer) revoke(nonce [sessionNonce]byte, expires time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.revoked) >= maxRevoked {
+		now := v.now()
+		for n, exp := range v.revoked {
+			if !exp.After(now) || len(v.revoked) >= maxRevoked && exp.Before(now.Add(sessionTTL/2)) {
+				delete(v.revoked, n)
+			}
+		}
+	}
+	v.revoked[nonce] = expires
+}
+
+// client names the caller of r for the log handler's limit on streams:
+// its session, or its API key (for scripts), or reports false. Without
+// API keys every request is let in.
 func (v *viewer) client(r *http.Request) (string, bool) {
 	if len(v.keys) == 0 {
 		return "insecure-dev", true
 	}
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		if i := v.keyIndex(strings.TrimSpace(token)); i >= 0 {
+			return "key-" + strconv.Itoa(i), true
+		}
+	}
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	if err != nil {
 		return "", false
 	}
-	d := sha256.Sum256([]byte(c.Value))
-	v.mu.Lock()
-	exp, ok := v.sessions[d]
-	if ok && !exp.After(v.now()) {
-		delete(v.sessions, d)
-		ok = false
-	}
-	v.mu.Unlock()
+	nonce, _, ok := v.verify(c.Value)
 	if !ok {
 		return "", false
 	}
-	return "session-" + hex.EncodeToString(d[:6]), true
+	return "session-" + hex.EncodeToString(nonce[:6]), true
 }
 
 // auth is client for WithEventLogAuth.
@@ -330,7 +385,7 @@ func (v *viewer) loginFailed(addr string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	now := v.now()
-	if len(v.failures) >= maxSessions {
+	if len(v.failures) >= maxFailures {
 		for a, l := range v.failures {
 			if l.TokensAt(now) >= loginBurst {
 				delete(v.failures, a)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,6 +207,51 @@ func mostCommonColour(img image.Image) float64 {
 	return float64(most) / float64(bounds.Dx()*bounds.Dy())
 }
 
+// a11yCheck lists what in the page fails the basic checks of WCAG 2.2
+// AA that a script can make: a form field without a label, a link or
+// button without a name, an image without alt text, text whose contrast
+// with its background is under 4.5:1 (3:1 when large), no lang.
+const a11yCheck = `(() => {
+  const problems = [];
+  const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+  if (!document.documentElement.lang) problems.push('no lang on <html>');
+  for (const f of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    if (!f.labels || f.labels.length === 0) problems.push('a field without a label: ' + (f.name || f.id));
+  }
+  for (const e of document.querySelectorAll('a[href], button')) {
+    if (visible(e) && !(e.textContent.trim() || e.getAttribute('aria-label') || e.title)) problems.push('a control without a name: ' + e.outerHTML.slice(0, 80));
+  }
+  for (const e of document.querySelectorAll('img')) if (!e.hasAttribute('alt')) problems.push('an image without alt');
+  const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = (e) => {
+    for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3); }
+    return [255, 255, 255];
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const e = n.parentElement;
+    if (!n.textContent.trim() || seen.has(e) || !visible(e) || e.closest('svg, .skip')) continue;
+    seen.add(e);
+    const st = getComputedStyle(e);
+    const fg = lum(rgb(st.color)), bg = lum(background(e));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) problems.push('contrast ' + ratio.toFixed(2) + ' under ' + need + ': ' + n.textContent.trim().slice(0, 40));
+  }
+  return problems;
+})()`
+
+// accessible fails the test with what a11yCheck finds in the page.
+func (b *browser) accessible(view string) {
+	b.t.Helper()
+	if problems := evaluate[[]string](b, a11yCheck); len(problems) > 0 {
+		b.t.Errorf("the %s view fails accessibility checks:\n%s", view, strings.Join(problems, "\n"))
+	}
+}
+
 // deliverFields posts Talkdesk's delivery of t with fields to the server's
 // webhooks.
 func deliverFields(t *testing.T, s *server, secret string, tr talkdesk.Trigger, fields map[string]string) {
@@ -302,6 +348,7 @@ func TestViewerInBrowser(t *testing.T) {
 	// The login form, a wrong key, the right one.
 	b.run("opening the viewer", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#api-key`)))
 	b.screenshot("login")
+	b.accessible("login")
 	b.run("a wrong key", chromedp.SendKeys(chromedp.CSS(`#api-key`), "wrong"), chromedp.Submit(chromedp.CSS(`#login`)),
 		chromedp.WaitVisible(chromedp.CSS(`#login-error`)))
 	b.run("the right key", chromedp.SendKeys(chromedp.CSS(`#api-key`), key), chromedp.Submit(chromedp.CSS(`#login`)),
@@ -320,6 +367,7 @@ func TestViewerInBrowser(t *testing.T) {
 		t.Errorf("the hostile contact name shows as %q with %d img elements; want the text %q and none", cell, imgs, hostile)
 	}
 	b.screenshot("live")
+	b.accessible("live")
 
 	// An event sent by talkdesk trigger appears within 2 s.
 	before := evaluate[int](b, `document.querySelectorAll('#events tbody tr[data-type=inboundCallReachesContactCenter]').length`)
@@ -382,6 +430,7 @@ func TestViewerInBrowser(t *testing.T) {
 		t.Errorf("the first step's raw body:\n%s\nwant the body Talkdesk sent, its values strings", raw)
 	}
 	b.screenshot("conversation")
+	b.accessible("conversation")
 
 	// A phone's width: nothing wider than the screen.
 	b.run("a phone's width", chromedp.EmulateViewport(390, 844))
@@ -390,6 +439,7 @@ func TestViewerInBrowser(t *testing.T) {
 		t.Error("at a phone's width (390 px) the page is wider than the screen")
 	}
 	b.screenshot("phone")
+	b.accessible("phone")
 	b.run("back to a desktop's width", chromedp.EmulateViewport(1280, 900))
 
 	// Log out: the form again, and the session's cookie no longer reads the log.
@@ -400,19 +450,100 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	b.screenshot("logged-out")
 
+	b.noProblems(
+		"status of 403 (Forbidden) "+s.url+"/login",
+		"status of 401 (Unauthorized) "+s.url+"/events")
+}
+
+// noProblems fails the test if the browser reported an error but those
+// that end with one of expected, the failures the test asked for.
+func (b *browser) noProblems(expected ...string) {
+	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	// The two refusals this test asked for (a wrong key at the login, the
-	// log read after logout) are the browser's only errors.
 	var problems []string
 	for _, p := range b.problems {
-		if strings.HasSuffix(p, "status of 403 (Forbidden) "+s.url+"/login") || strings.HasSuffix(p, "status of 401 (Unauthorized) "+s.url+"/events") {
-			continue
+		if !slices.ContainsFunc(expected, func(e string) bool { return strings.HasSuffix(p, e) }) {
+			problems = append(problems, p)
+		} else {
+			b.t.Logf("expected: %s", p)
 		}
-		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
-		t.Errorf("the browser reported:\n%s", strings.Join(problems, "\n"))
+		b.t.Errorf("the browser reported:\n%s", strings.Join(problems, "\n"))
 	}
-	t.Logf("screenshots in %s", b.shots)
+	b.t.Logf("screenshots in %s", b.shots)
+}
+
+// TestViewerResumesAfterACut: serve stops under a logged-in page, events
+// are stored while it is down, and it starts again on the same address
+// and log: the page goes on with the same session, showing every event
+// stored during the cut and after it, once each.
+func TestViewerResumesAfterACut(t *testing.T) {
+	b := newBrowser(t)
+	const secret, key = "s3cret", "k3y-cut"
+	addr, path := freeAddr(t), filepath.Join(t.TempDir(), "events.jsonl")
+	args := []string{"--log", path, "--webhook-secret", secret, "--api-key", key}
+	s := serve(t, nil, addr, args...)
+	note := func(i int) map[string]string {
+		return map[string]string{"event": "note_created", "account_id": "acme-5d1c", "contact.id": "ct-joana", "contact_id": "ct-joana",
+			"contact.name": "Joana Ferreira", "title": fmt.Sprintf("note %d", i), "content": "Call back after 17:00."}
+	}
+	deliverFields(t, s, secret, talkdesk.TriggerNoteCreated, note(1))
+	deliverFields(t, s, secret, talkdesk.TriggerNoteCreated, note(2))
+
+	b.run("logging in", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#api-key`)),
+		chromedp.SendKeys(chromedp.CSS(`#api-key`), key), chromedp.Submit(chromedp.CSS(`#login`)),
+		chromedp.WaitVisible(chromedp.CSS(`#events`)))
+	b.waitFor("two events, live", `document.querySelectorAll('#events tbody tr').length === 2 && document.getElementById('status').className === 'live'`, 10*time.Second)
+
+	if code := s.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("serve exit %d\n%s", code, s.stderr())
+	}
+	b.waitFor("the page knows the stream is cut", `document.getElementById('status').className === 'warn'`, 10*time.Second)
+
+	// Stored while serve is down (another writer of the log: an import).
+	l, err := talkdesk.OpenEventLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i <= 4; i++ {
+		body, err := talkdesktest.Delivery(talkdesk.TriggerNoteCreated, note(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := talkdesk.ParseEvent(talkdesk.TriggerNoteCreated, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Append(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+
+	again := serve(t, nil, addr, args...)
+	defer again.stop(os.Interrupt)
+	deliverFields(t, again, secret, talkdesk.TriggerNoteCreated, note(5))
+	b.waitFor("every event once, live again",
+		`document.querySelectorAll('#events tbody tr').length === 5 && document.getElementById('status').className === 'live'`, 20*time.Second)
+	titles := evaluate[[]string](b, `[...document.querySelectorAll('#events tbody tr td.summary summary')].map(s => s.textContent)`)
+	want := []string{"note: note 5: Call back after 17:00.", "note: note 4: Call back after 17:00.", "note: note 3: Call back after 17:00.",
+		"note: note 2: Call back after 17:00.", "note: note 1: Call back after 17:00."}
+	if !slices.Equal(titles, want) {
+		t.Errorf("after the cut the page shows %q, want %q", titles, want)
+	}
+	b.screenshot("after-the-cut")
+	// A cut makes the browser report the stream's failures to connect;
+	// nothing else may fail.
+	b.noProblems("/events/stream?after="+eventIDs(t, again, key)[1], "/viewer/recent?", "ERR_CONNECTION_REFUSED")
+}
+
+// eventIDs returns the IDs of the events of s, in their order.
+func eventIDs(t *testing.T, s *server, key string) []string {
+	var out []string
+	for _, ev := range storedEvents(t, s, key, "") {
+		out = append(out, ev.ID)
+	}
+	return out
 }

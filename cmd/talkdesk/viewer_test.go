@@ -206,6 +206,55 @@ func TestViewerSession(t *testing.T) {
 	}
 }
 
+// TestViewerSessionTokens: a session outlives its process (a viewer with
+// the same keys accepts it: a restart, a replica) but not its key's
+// removal, its expiry or a change of a byte; a logout is remembered.
+func TestViewerSessionTokens(t *testing.T) {
+	tv := newTestViewer(t, "k3y-one", "k3y-two")
+	_, one := tv.login("10.0.0.1", "k3y-one", "")
+	_, two := tv.login("10.0.0.1", "k3y-two", "")
+	if one == nil || two == nil {
+		t.Fatal("no session")
+	}
+	for _, tc := range []struct {
+		name string
+		keys []string
+		c    *http.Cookie
+		want int
+	}{
+		{"a restart with the same keys", []string{"k3y-one", "k3y-two"}, one, http.StatusOK},
+		{"a replica with the keys in another order", []string{"k3y-two", "k3y-one"}, two, http.StatusOK},
+		{"a restart without the session's key", []string{"k3y-two"}, one, http.StatusUnauthorized},
+		{"a restart with other keys", []string{"k3y-three"}, two, http.StatusUnauthorized},
+	} {
+		other := newTestViewer(t, tc.keys...)
+		other.now = tv.now
+		if resp := other.do(http.MethodGet, "/events", "10.0.0.1", tc.c.Value, nil); resp.StatusCode != tc.want {
+			t.Errorf("%s: GET /events with a session: %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
+	}
+	b := []byte(one.Value)
+	for i := range b {
+		tampered := slices.Clone(b)
+		tampered[i] = "AB"[min(1, strings.IndexByte("A", b[i])+1)] // another letter of the alphabet
+		if resp := tv.do(http.MethodGet, "/events", "10.0.0.1", string(tampered), nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a session token changed at byte %d: %d, want 401", i, resp.StatusCode)
+		}
+	}
+	for _, bad := range []string{"", "x", strings.Repeat("A", 200), one.Value + "A"} {
+		if resp := tv.do(http.MethodGet, "/events", "10.0.0.1", bad, nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("the session token %q: %d, want 401", bad, resp.StatusCode)
+		}
+	}
+	tv.do(http.MethodPost, "/logout", "10.0.0.1", one.Value, url.Values{})
+	if resp := tv.do(http.MethodGet, "/events", "10.0.0.1", one.Value, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session logged out: %d, want 401", resp.StatusCode)
+	}
+	if resp := tv.do(http.MethodGet, "/events", "10.0.0.1", two.Value, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("another session after a logout: %d, want 200", resp.StatusCode)
+	}
+}
+
 // TestViewerLoginLimit: wrong keys are limited per client address, a
 // right key from another address is not, and time lets the address in
 // again; no key, right or wrong, and no session token is ever logged.

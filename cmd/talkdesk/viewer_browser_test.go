@@ -283,6 +283,31 @@ func callFields(event, interaction, agentID, agentName, contactID, contactName s
 	}
 }
 
+// seedConversation delivers the three steps of an inbound call of
+// interaction: it reaches the contact centre, gap later Ana Costa
+// answers, and it ends (its reported time 3 s after the start): 21 s
+// waiting, 154 s talking of which 12 s on hold, 175 s in all.
+func seedConversation(t *testing.T, s *server, secret, interaction string, gap time.Duration) {
+	t.Helper()
+	now := time.Now().UTC()
+	deliverFields(t, s, secret, talkdesk.TriggerInboundCallReachesContactCenter, callFields("call_reaches_contact_center", interaction, "", "", "ct-joana", "Joana Ferreira", now))
+	time.Sleep(gap)
+	deliverFields(t, s, secret, talkdesk.TriggerInboundCallStarts, callFields("call_started", interaction, "ag-ana", "Ana Costa", "ct-joana", "Joana Ferreira", now))
+	deliverFields(t, s, secret, talkdesk.TriggerInboundCallEnds, callFields("call_finished", interaction, "ag-ana", "Ana Costa", "ct-joana", "Joana Ferreira", now.Add(3*time.Second)))
+}
+
+// hostile is a contact's name that would run a script if a page took it
+// for markup.
+const hostile = `<img src=x onerror=alert(1)>`
+
+// seedHostileContact delivers the creation of a contact named hostile.
+func seedHostileContact(t *testing.T, s *server, secret string) {
+	t.Helper()
+	deliverFields(t, s, secret, talkdesk.TriggerContactCreated, map[string]string{
+		"event": "contact_created", "account_id": "acme-5d1c", "contact.id": "ct-hostile", "contact_id": "ct-hostile", "contact.name": hostile,
+	})
+}
+
 // storedEvents reads the events of the server that match query, with the
 // API key.
 func storedEvents(t *testing.T, s *server, key, query string) []logged {
@@ -333,17 +358,11 @@ func TestViewerInBrowser(t *testing.T) {
 	// The log before the browser comes: a conversation in three steps, a
 	// second apart, calls of two agents, and a contact with a hostile name.
 	now := time.Now().UTC()
-	deliverFields(t, s, secret, talkdesk.TriggerInboundCallReachesContactCenter, callFields("call_reaches_contact_center", "int-conv", "", "", "ct-joana", "Joana Ferreira", now))
-	time.Sleep(1100 * time.Millisecond)
-	deliverFields(t, s, secret, talkdesk.TriggerInboundCallStarts, callFields("call_started", "int-conv", "ag-ana", "Ana Costa", "ct-joana", "Joana Ferreira", now))
-	deliverFields(t, s, secret, talkdesk.TriggerInboundCallEnds, callFields("call_finished", "int-conv", "ag-ana", "Ana Costa", "ct-joana", "Joana Ferreira", now.Add(3*time.Second)))
+	seedConversation(t, s, secret, "int-conv", 1100*time.Millisecond)
 	for i := range 3 {
 		deliverFields(t, s, secret, talkdesk.TriggerInboundCallEnds, callFields("call_finished", fmt.Sprintf("int-m%d", i), "ag-miguel", "Miguel Santos", "ct-ada", "Ada Lovelace", now.Add(-time.Duration(i)*time.Minute)))
 	}
-	const hostile = `<img src=x onerror=alert(1)>`
-	deliverFields(t, s, secret, talkdesk.TriggerContactCreated, map[string]string{
-		"event": "contact_created", "account_id": "acme-5d1c", "contact.id": "ct-hostile", "contact_id": "ct-hostile", "contact.name": hostile,
-	})
+	seedHostileContact(t, s, secret)
 
 	// The login form, a wrong key, the right one.
 	b.run("opening the viewer", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#api-key`)))

@@ -354,10 +354,20 @@
   // The live stream, after the newest event read; EventSource resumes
   // after a cut with Last-Event-ID, and a stream refused (a session ended,
   // a server restarting) is opened again once the session is known good.
+  let stream = null;
+  // A page being left closes its stream first: Firefox cuts it when a
+  // navigation starts, and would report the cut as an error.
+  const leave = () => {
+    if (stream) stream.close();
+  };
+  window.addEventListener('beforeunload', leave);
+  window.addEventListener('pagehide', leave);
+
   function follow(after) {
     const q = new URLSearchParams(filters);
     if (after) q.set('after', after);
     const es = new EventSource('/events/stream?' + q);
+    stream = es;
     es.onopen = () => status('Live: new events appear as they arrive.', 'live');
     es.onmessage = (m) => {
       lastStreamID = m.lastEventId || lastStreamID;

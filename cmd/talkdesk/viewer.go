@@ -187,6 +187,11 @@ func (v *viewer) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			v.loginForm(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+			return
+		}
 		v.loginForm(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}
@@ -211,17 +216,24 @@ func (v *viewer) serveLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/"+viewQuery(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-// viewQuery returns "?"+next when next is a query of the viewer's view,
-// else "": a login never sends the browser anywhere but this page.
+// viewQuery returns the query of the viewer's view in next ("?" and its
+// filters and conversation, encoded again), or "": a login never sends the
+// browser anywhere but this page.
 func viewQuery(next string) string {
-	if next == "" || strings.ContainsAny(next, "#/\\") {
-		return ""
-	}
 	vals, err := url.ParseQuery(next)
 	if err != nil {
 		return ""
 	}
-	return "?" + vals.Encode()
+	view := url.Values{}
+	for _, name := range []string{"agent_id", "contact_id", "interaction_id", "type", "conversation"} {
+		if vs, ok := vals[name]; ok {
+			view[name] = vs
+		}
+	}
+	if len(view) == 0 {
+		return ""
+	}
+	return "?" + view.Encode()
 }
 
 // overTLS reports whether the browser reached r over TLS, here or at a

@@ -134,8 +134,8 @@ func TestViewerSession(t *testing.T) {
 		}
 	}
 
-	resp, c := tv.login("10.0.0.1", key, "agent_id=ag-1&type=inboundCallEnds")
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?agent_id=ag-1&type=inboundCallEnds" {
+	resp, c := tv.login("10.0.0.1", key, "type=inboundCallEnds&agent_id=ag%2F1&utm=x")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?agent_id=ag%2F1&type=inboundCallEnds" {
 		t.Errorf("login: %d to %q, want 303 to the view asked for", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if c == nil {
@@ -197,8 +197,16 @@ func TestViewerSession(t *testing.T) {
 		t.Errorf("GET /logout: %d, want 405 (no state changes by GET)", resp.StatusCode)
 	}
 
+	// A form too large, or not a form.
+	if resp, c := tv.login("10.0.0.3", strings.Repeat("k", 20<<10), ""); resp.StatusCode != http.StatusRequestEntityTooLarge || c != nil {
+		t.Errorf("a login of 20 KiB: %d, cookie %v; want 413 and none", resp.StatusCode, c)
+	}
+	if resp := tv.do(http.MethodPost, "/login", "10.0.0.3", "", url.Values{"api_key": {"%zz"}}, "Content-Type", "application/x-www-form-urlencoded; charset=%%"); resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a login form of a broken content type: %d, want 400 or 403", resp.StatusCode)
+	}
+
 	// A login goes on to this page only.
-	for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example/", "#top", "a=%zz"} {
+	for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example/", "#top", "a=%zz", "next=//evil.example", "agent_id=a&%zz"} {
 		resp, _ := tv.login("10.0.0.2", key, next)
 		if loc := resp.Header.Get("Location"); loc != "/" {
 			t.Errorf("login with next=%q goes on to %q, want /", next, loc)

@@ -45,7 +45,7 @@ func newMetrics() *metrics {
 		}),
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "talkdesk_follower_lag_seconds",
-			Help:    "Time from an event's receipt to its delivery to a follower of the log.",
+			Help:    "Time from an event's receipt to its delivery to a follower of the log, for the events received once the follower began.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}),
 	}
@@ -121,10 +121,14 @@ func (s *measuredStore) Append(ctx context.Context, ev *talkdesk.Event) (bool, e
 	return added, err
 }
 
+// Follow measures the lag of the events received once the follow began:
+// those received before are its backlog, which a follower replays (a tail
+// of last year's events is not a year late).
 func (s *measuredStore) Follow(ctx context.Context, q talkdesk.EventQuery, afterID string) iter.Seq2[*talkdesk.Event, error] {
 	return func(yield func(*talkdesk.Event, error) bool) {
+		began := time.Now()
 		for ev, err := range s.EventStore.Follow(ctx, q, afterID) {
-			if ev != nil {
+			if ev != nil && !ev.ReceivedAt.Before(began) {
 				s.m.lag.Observe(time.Since(ev.ReceivedAt).Seconds())
 			}
 			if !yield(ev, err) {

@@ -191,11 +191,14 @@ func TestServeStopsWithATailAttached(t *testing.T) {
 	args := []string{"--log", path, "--webhook-secret", "S", "--api-key", "K"}
 	srv := serve(t, nil, "", args...)
 	tail := start(t, nil, "tail", "--server", srv.url, "--api-key", "K", "--json")
+	for deadline := time.Now().Add(30 * time.Second); srv.metric(t, "talkdesk_event_streams_open") != "1"; {
+		if time.Now().After(deadline) {
+			t.Fatal("the tail's stream did not open in 30 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	mustRun(t, nil, "trigger", "noteCreated", "--to", srv.url+"/webhooks", "--secret", "S")
 	first := jsonLines(t, tail.line())
-	if got := srv.metric(t, "talkdesk_event_streams_open"); got != "1" {
-		t.Errorf("streams open with a tail attached = %q, want 1", got)
-	}
 	if got := srv.metric(t, "talkdesk_follower_lag_seconds_count"); got != "1" {
 		t.Errorf("follower lag observations = %q, want 1", got)
 	}
@@ -222,6 +225,12 @@ func TestServeStopsWithATailAttached(t *testing.T) {
 	}
 	if n := strings.Count(tail.out.String(), "\n"); n != 2 {
 		t.Errorf("tail printed %d events, want 2:\n%s", n, tail.out.String())
+	}
+	// A tail from the start replays the log: its backlog is not lag.
+	before := again.metric(t, "talkdesk_follower_lag_seconds_count")
+	mustRun(t, nil, "tail", "--server", again.url, "--api-key", "K", "--json", "--limit", "2")
+	if got := again.metric(t, "talkdesk_follower_lag_seconds_count"); got != before {
+		t.Errorf("follower lag observations after a tail replayed the log = %q, want still %q", got, before)
 	}
 	if code := again.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("serve exit %d", code)

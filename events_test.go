@@ -527,5 +527,11 @@ func FuzzParseEvent(f *testing.F) {
 		if err := json.Unmarshal(data, &back); err != nil {
 			t.Fatalf("json.Unmarshal of the event: %v", err)
 		}
+		// Its stored line is what encoding/json writes, and Validate
+		// accepts it, as every stored event reads back.
+		sameLogLine(t, ev)
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("Validate of a parsed event: %v", err)
+		}
 	})
 }

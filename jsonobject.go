@@ -190,6 +190,83 @@ func scanStringObject(data []byte, m map[string]string) bool {
 	}
 }
 
+// stringObjectShape reports whether data is an object of strings that
+// scanStringObject reads (so json.Unmarshal and readMembers read it too)
+// with at most maxMembers colons, and whether it is compact, with no space
+// outside its strings (so json.Compact leaves it as it is), reading it
+// once and keeping nothing. FuzzStringObjectShape checks both.
+func stringObjectShape(data []byte) (ok, compact bool) {
+	compact = true
+	space := func(i int) int {
+		j := skipSpace(data, i)
+		compact = compact && j == i
+		return j
+	}
+	if bytes.Count(data, []byte{':'}) > maxMembers {
+		return false, false
+	}
+	i := space(0)
+	if i >= len(data) || data[i] != '{' {
+		return false, false
+	}
+	if i = space(i + 1); i < len(data) && data[i] == '}' {
+		return space(i+1) == len(data), compact
+	}
+	for {
+		var ok bool
+		if i, ok = scanStringSpan(data, i); !ok {
+			return false, false
+		}
+		if i = space(i); i >= len(data) || data[i] != ':' {
+			return false, false
+		}
+		if i, ok = scanStringSpan(data, space(i+1)); !ok {
+			return false, false
+		}
+		if i = space(i); i >= len(data) {
+			return false, false
+		}
+		switch data[i] {
+		case ',':
+			i = space(i + 1)
+		case '}':
+			return space(i+1) == len(data), compact
+		default:
+			return false, false
+		}
+	}
+}
+
+// scanStringSpan is scanString without the string: the index after the
+// JSON string at data[i], and whether scanString would read it.
+func scanStringSpan(data []byte, i int) (next int, ok bool) {
+	if i >= len(data) || data[i] != '"' {
+		return 0, false
+	}
+	start := i + 1
+	for i = start; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			// The escapes allowed are ASCII on both sides: the raw bytes
+			// are valid UTF-8 when the string is.
+			return i + 1, utf8.Valid(data[start:i])
+		case c < 0x20:
+			return 0, false
+		case c == '\\':
+			if i+1 >= len(data) {
+				return 0, false
+			}
+			i++
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			default: // \u, or not an escape
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
 // scanString reads the JSON string at data[i], using buf for its
 // unescaped bytes, and returns it and the index after it; ok is false
 // where scanStringObject leaves the object to json.Unmarshal.

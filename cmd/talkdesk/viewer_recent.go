@@ -24,7 +24,7 @@ const (
 type recentAnswer struct {
 	Events  []*talkdesk.Event `json:"events"`  // the newest, in (occurred_at, id) order
 	After   string            `json:"after"`   // where the live stream starts: the last event committed
-	Session bool              `json:"session"` // the browser is logged in (it may log out)
+	Session bool              `json:"session"` // the caller is a browser logged in (it may log out), not a key
 }
 
 // serveRecent answers GET /viewer/recent with the filters of
@@ -34,7 +34,8 @@ type recentAnswer struct {
 func (v *viewer) serveRecent(w http.ResponseWriter, r *http.Request) {
 	secure(w)
 	w.Header().Set("Cache-Control", "no-store")
-	if _, ok := v.client(r); !ok {
+	client, ok := v.client(r)
+	if !ok {
 		writeJSONError(w, http.StatusUnauthorized, "log in first")
 		return
 	}
@@ -46,7 +47,7 @@ func (v *viewer) serveRecent(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	var ans recentAnswer
-	ans.Session = len(v.keys) > 0
+	ans.Session = strings.HasPrefix(client, "session-")
 	if ans.After, err = lastID(ctx, v.store); err != nil {
 		v.log.Warn("talkdesk serve: the viewer's last event", "error", err.Error())
 		writeJSONError(w, http.StatusInternalServerError, "the store did not answer")

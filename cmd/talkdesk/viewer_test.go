@@ -159,6 +159,17 @@ func TestViewerSession(t *testing.T) {
 			t.Errorf("GET %s in a session: %d, want 200", path, resp.StatusCode)
 		}
 	}
+	for _, tc := range []struct {
+		cookie, auth string
+		want         bool
+	}{{c.Value, "", true}, {"", "Bearer " + key, false}} {
+		resp := tv.do(http.MethodGet, "/viewer/recent", "10.0.0.1", tc.cookie, nil, "Authorization", tc.auth)
+		var ans struct{ Session bool }
+		if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil || resp.StatusCode != http.StatusOK || ans.Session != tc.want {
+			t.Errorf("GET /viewer/recent with cookie %v, Authorization %v: %d, session %v, %v; want session %v",
+				tc.cookie != "", tc.auth != "", resp.StatusCode, ans.Session, err, tc.want)
+		}
+	}
 
 	// Logout ends the session, not just the cookie.
 	resp = tv.do(http.MethodPost, "/logout", "10.0.0.1", c.Value, url.Values{})

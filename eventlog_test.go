@@ -1279,6 +1279,25 @@ func TestExportUnwraps(t *testing.T) {
 	}
 }
 
+// TestLastEventID: LastEventID asks the store through its wrappers, and
+// says when no store can tell.
+func TestLastEventID(t *testing.T) {
+	ctx := context.Background()
+	l := openLog(t, "")
+	evs := synthetic(3, 1)
+	for _, ev := range evs {
+		l.Append(ctx, ev)
+	}
+	for _, s := range []EventStore{l, unwrapping{readsRefused{EventStore: l}}} {
+		if id, err := LastEventID(ctx, s); id != evs[2].ID || err != nil {
+			t.Errorf("LastEventID(%T) = %q, %v; want %s", s, id, err, evs[2].ID)
+		}
+	}
+	if id, err := LastEventID(ctx, readsRefused{EventStore: l}); id != "" || !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("LastEventID of a wrapper that hides the log = %q, %v; want errors.ErrUnsupported", id, err)
+	}
+}
+
 type unwrapping struct{ readsRefused }
 
 func (u unwrapping) Unwrap() EventStore { return u.readsRefused.EventStore }

@@ -3,6 +3,8 @@ package talkdesk
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"iter"
 )
@@ -69,6 +71,22 @@ func unwrapStore(s EventStore) EventStore {
 		s = inner
 	}
 	return s
+}
+
+// LastEventID returns the ID of the last event committed to s, "" when it
+// holds none: following s after it yields only the events committed from
+// then on, as a dashboard that shows what happens next wants. It asks the
+// store s is, or wraps through Unwrap() EventStore (as [Export] looks for
+// an [*EventLog]): [EventLog.LastID], or the PostgreSQL store's LastID. A
+// store without LastID gives an error matching [errors.ErrUnsupported].
+func LastEventID(ctx context.Context, s EventStore) (string, error) {
+	inner := unwrapStore(s)
+	if l, ok := inner.(interface {
+		LastID(context.Context) (string, error)
+	}); ok {
+		return l.LastID(ctx)
+	}
+	return "", fmt.Errorf("talkdesk: the store %T has no LastID: %w", inner, errors.ErrUnsupported)
 }
 
 // Events returns the events of s that match q, in (OccurredAt, ID) order,

@@ -48,7 +48,9 @@ func (v *viewer) serveRecent(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var ans recentAnswer
 	ans.Session = strings.HasPrefix(client, "session-")
-	if ans.After, err = lastID(ctx, v.store); err != nil {
+	// A store that cannot tell its last event starts the stream after
+	// the newest event shown (the page's fallback).
+	if ans.After, err = talkdesk.LastEventID(ctx, v.store); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		v.log.Warn("talkdesk serve: the viewer's last event", "error", err.Error())
 		writeJSONError(w, http.StatusInternalServerError, "the store did not answer")
 		return
@@ -109,25 +111,6 @@ func clipName(s string) string {
 		return s[:64] + "..."
 	}
 	return s
-}
-
-// lastID is the ID of the last event committed to s, through the wrappers
-// it has, "" when its store cannot tell (the stream then starts after the
-// newest event shown).
-func lastID(ctx context.Context, s talkdesk.EventStore) (string, error) {
-	for range 100 {
-		if l, ok := s.(interface {
-			LastID(context.Context) (string, error)
-		}); ok {
-			return l.LastID(ctx)
-		}
-		u, ok := s.(interface{ Unwrap() talkdesk.EventStore })
-		if !ok {
-			return "", nil
-		}
-		s = u.Unwrap()
-	}
-	return "", nil
 }
 
 // recentSpans are the spans before now in which recent looks for the

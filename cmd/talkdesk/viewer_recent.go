@@ -22,9 +22,16 @@ const (
 
 // recentAnswer is the JSON of GET /viewer/recent.
 type recentAnswer struct {
-	Events  []*talkdesk.Event `json:"events"`  // the newest, in (occurred_at, id) order
-	After   string            `json:"after"`   // where the live stream starts: the last event committed
-	Session bool              `json:"session"` // the caller is a browser logged in (it may log out), not a key
+	Events  []loggedEvent `json:"events"`  // the newest, in (occurred_at, id) order
+	After   string        `json:"after"`   // where the live stream starts: the last event committed
+	Session bool          `json:"session"` // the caller is a browser logged in (it may log out), not a key
+}
+
+// loggedEvent is an event as /events and /events/stream write it: with
+// its payload warnings, which the JSON of an Event leaves out.
+type loggedEvent struct {
+	*talkdesk.Event
+	Warnings []talkdesk.PayloadWarning `json:"warnings,omitempty"`
 }
 
 // serveRecent answers GET /viewer/recent with the filters of
@@ -55,13 +62,15 @@ func (v *viewer) serveRecent(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusInternalServerError, "the store did not answer")
 		return
 	}
-	if ans.Events, err = recent(ctx, v.store, q, v.now(), recentEvents); err != nil {
+	evs, err := recent(ctx, v.store, q, v.now(), recentEvents)
+	if err != nil {
 		v.log.Warn("talkdesk serve: the viewer's newest events", "error", err.Error())
 		writeJSONError(w, http.StatusInternalServerError, "the store did not answer")
 		return
 	}
-	if ans.Events == nil {
-		ans.Events = []*talkdesk.Event{}
+	ans.Events = make([]loggedEvent, len(evs))
+	for i, ev := range evs {
+		ans.Events[i] = loggedEvent{ev, ev.Warnings}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(ans)

@@ -331,6 +331,9 @@ func TestViewerRecentAnswer(t *testing.T) {
 	var last string
 	for i := range 250 {
 		ev := testEvent(fmt.Sprintf("ev-%03d", i), base.Add(time.Duration(i)*time.Second), fmt.Sprintf("ag-%d", i%2))
+		if i == 249 {
+			ev.Raw = json.RawMessage(`{"event":"call_finished","agent_id":"ag-1","hold_time":"soon"}`) // read back with a warning
+		}
 		if _, err := tv.log.Append(ctx, ev); err != nil {
 			t.Fatal(err)
 		}
@@ -339,8 +342,9 @@ func TestViewerRecentAnswer(t *testing.T) {
 	resp := tv.do(http.MethodGet, "/viewer/recent?agent_id=ag-1", "10.0.0.1", "", nil)
 	var ans struct {
 		Events []struct {
-			ID      string `json:"id"`
-			AgentID string `json:"agent_id"`
+			ID       string                    `json:"id"`
+			AgentID  string                    `json:"agent_id"`
+			Warnings []talkdesk.PayloadWarning `json:"warnings"`
 		}
 		After string
 	}
@@ -357,6 +361,10 @@ func TestViewerRecentAnswer(t *testing.T) {
 	var want []string
 	for i := 249 - 2*(recentEvents-1); i < 250; i += 2 {
 		want = append(want, fmt.Sprintf("ev-%03d", i))
+	}
+	// The events are in the form /events writes, warnings and all.
+	if n := len(ans.Events); n == 0 || len(ans.Events[n-1].Warnings) != 1 || ans.Events[n-1].Warnings[0].Field != "hold_time" {
+		t.Errorf("the newest event's warnings in /viewer/recent: %+v, want its warning of hold_time", ans.Events[max(0, n-1):])
 	}
 	if !slices.Equal(got, want) || ans.After != last {
 		t.Errorf("recent of ag-1: %d events %v… after %q; want the newest %d of ag-1 (%s to %s) after %s",

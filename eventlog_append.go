@@ -309,18 +309,22 @@ func appendOptional(b []byte, key, s string) []byte {
 // the payloads' own form, which escapes fewer characters.)
 func appendEncodedString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			if c < utf8.RuneSelf || !utf8.ValidString(s) || strings.ContainsAny(s, "\u2028\u2029") || strings.ContainsAny(s, "\"\\") ||
-				strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
-				v, _ := appendJSONValue(b, s) // a string always encodes
-				return v
-			}
-			break // valid UTF-8 with nothing to escape
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return encodedString(b, s)
 		}
+	}
+	if !utf8.ValidString(s) || strings.ContainsAny(s, "\u2028\u2029") {
+		return encodedString(b, s)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// encodedString appends s as encoding/json escapes it.
+func encodedString(b []byte, s string) []byte {
+	v, _ := appendJSONValue(b, s) // a string always encodes
+	return v
 }
 
 // appendJSONValue appends v as a json.Encoder with SetEscapeHTML(false)
